@@ -1,1 +1,36 @@
-//! sitedrop-core
+//! sitedrop-core: Sitedrop's deploy engine.
+//!
+//! One engine, three faces (the desktop app, the `sitedrop` CLI, the tests). Faces never talk
+//! HTTP, SQL or the keychain themselves: they hold an [`Engine`] and call it.
+//!
+//! - [`scan`] walks a folder and decides what belongs to the site;
+//! - [`hash`] computes each platform's file digests, cached in the history;
+//! - [`provider`] holds what differs per platform, behind one trait;
+//! - [`deploy`] runs the pipeline, reporting [`progress`] and honouring cancellation;
+//! - [`history`] is the SQLite history; [`secrets`] the OS keychain;
+//! - [`serve`] serves "this computer" sites and previews.
+
+pub mod config;
+pub mod deploy;
+pub mod engine;
+pub mod error;
+pub mod hash;
+pub mod history;
+pub mod http;
+pub mod limits;
+pub mod platform;
+pub mod progress;
+pub mod provider;
+pub mod relpath;
+pub mod retry;
+pub mod scan;
+pub mod secrets;
+pub mod serve;
+pub mod verify;
+
+pub use deploy::{DeployOutcome, DeployRequest};
+pub use engine::{Engine, EngineConfig, FolderReport};
+pub use error::{Error, Result};
+pub use platform::{Environment, Platform};
+pub use progress::{Phase, Progress, ProgressSink};
+pub use tokio_util::sync::CancellationToken;

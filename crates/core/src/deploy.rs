@@ -1,0 +1,513 @@
+//! One deploy, start to end (`DESIGN.md`, "One deploy, start to end"):
+//!
+//! ```text
+//! folder ─scan─▶ FileSet ─limits─▶ ─hash (cached)─▶ Manifest ─provider.begin─▶ batches
+//!    ─upload (parallel, streamed, retried)─▶ session.finish (publish + poll) ─▶ verify ─▶ history
+//! ```
+//!
+//! The history row is written before anything else and updated at every phase; whatever
+//! happens afterwards (an error, a cancel) is recorded on it before the error is returned.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::stream::{self, TryStreamExt};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::hash::{self, cache};
+use crate::history::lock::SiteLock;
+use crate::history::{DeployStatus, NewDeployment, Site, Timings, Trigger};
+use crate::platform::{Environment, Platform};
+use crate::progress::{Phase, Progress, ProgressSink};
+use crate::provider::{
+    self, naming, Batch, Cx, DeploySession, Manifest, Provider, Published, Target, UploadMeter,
+};
+use crate::retry::retry;
+use crate::scan::{self, FileSet, ScanOptions, SecretPolicy};
+
+/// What to deploy, where.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub folder: PathBuf,
+    pub platform: Platform,
+    /// The project name to use; `None` keeps the remembered one or derives one.
+    pub project: Option<String>,
+    pub environment: Environment,
+    pub message: Option<String>,
+    pub trigger: Trigger,
+    pub secrets: SecretPolicy,
+}
+
+impl DeployRequest {
+    pub fn new(folder: impl Into<PathBuf>, platform: Platform) -> DeployRequest {
+        DeployRequest {
+            folder: folder.into(),
+            platform,
+            project: None,
+            environment: Environment::Production,
+            message: None,
+            trigger: Trigger::Manual,
+            secrets: SecretPolicy::HoldBack,
+        }
+    }
+}
+
+/// The result of a deploy that went live (the CLI's `done` event).
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployOutcome {
+    /// The history's id for this deploy.
+    pub id: i64,
+    pub site_id: i64,
+    pub platform: Platform,
+    pub project: String,
+    pub status: DeployStatus,
+    pub url: String,
+    pub production_url: Option<String>,
+    pub claim_url: Option<String>,
+    pub note: Option<String>,
+    pub files: u64,
+    pub uploaded: u64,
+    pub bytes_uploaded: u64,
+    pub duration_ms: u64,
+    pub held_back: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Phase bookkeeping: progress event, history row, timing.
+struct Run<'a> {
+    engine: &'a Engine,
+    id: i64,
+    progress: ProgressSink,
+    timings: Timings,
+    phase_started: Instant,
+}
+
+impl Run<'_> {
+    fn enter(&mut self, phase: Phase) -> Result<()> {
+        self.phase_started = Instant::now();
+        (self.progress)(Progress::Phase {
+            phase,
+            label: phase.label(),
+        });
+        self.engine.history().set_phase(self.id, phase)
+    }
+
+    fn elapsed_ms(&self) -> Option<i64> {
+        Some(self.phase_started.elapsed().as_millis() as i64)
+    }
+}
+
+impl Engine {
+    /// Deploys a folder. Returns when the site is live and verified, or with the error a person
+    /// should read; either way the history row tells the truth.
+    pub async fn deploy(
+        &self,
+        request: DeployRequest,
+        progress: ProgressSink,
+        cancel: CancellationToken,
+    ) -> Result<DeployOutcome> {
+        scan::check_folder(&request.folder)?;
+        let folder = request
+            .folder
+            .canonicalize()
+            .map_err(|e| Error::Unreadable {
+                path: request.folder.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        let site = self.history().site_for(&folder, request.platform)?;
+        let _lock = SiteLock::try_acquire(self.data_dir(), site.id)?.ok_or_else(|| {
+            Error::DeployInProgress {
+                folder: folder.clone(),
+            }
+        })?;
+        let id = self.history().start_deployment(&NewDeployment {
+            site_id: site.id,
+            trigger: request.trigger,
+            environment: request.environment,
+            message: request.message.as_deref(),
+            rollback_of: None,
+        })?;
+        let started = Instant::now();
+        let mut run = Run {
+            engine: self,
+            id,
+            progress: progress.clone(),
+            timings: Timings::default(),
+            phase_started: started,
+        };
+        let result = self
+            .deploy_recorded(&mut run, &request, &folder, &site, cancel)
+            .await;
+        let timings = run.timings;
+        let history = self.history();
+        let _ = history.set_timings(id, &timings);
+        match result {
+            Ok(mut outcome) => {
+                history.finish_live(id)?;
+                outcome.duration_ms = started.elapsed().as_millis() as u64;
+                Ok(outcome)
+            }
+            Err(err) => {
+                // The deploy's own error is what the person needs; a failure to record it
+                // (a full disk) must not replace it.
+                let _ = history.finish_failed(id, &err);
+                Err(err)
+            }
+        }
+    }
+
+    async fn deploy_recorded(
+        &self,
+        run: &mut Run<'_>,
+        request: &DeployRequest,
+        folder: &std::path::Path,
+        site: &Site,
+        cancel: CancellationToken,
+    ) -> Result<DeployOutcome> {
+        let platform = request.platform;
+        let credentials = self.resolve_credentials(platform).await?;
+        let account_id = match credentials.as_ref().map(|c| &c.source) {
+            Some(crate::secrets::CredentialSource::Keychain { account_id }) => Some(*account_id),
+            _ => None,
+        };
+        let account_ref = credentials.as_ref().and_then(|c| c.account_ref.clone());
+        let provider: Arc<dyn Provider> =
+            Arc::from(provider::build(platform, credentials, self.env())?);
+        let cx = self.cx(run.progress.clone(), cancel.clone());
+
+        // Scan.
+        run.enter(Phase::Scan)?;
+        let options = ScanOptions {
+            rules: provider.scan_rules(),
+            secrets: request.secrets.clone(),
+        };
+        let set = {
+            let (folder, progress, cancel) =
+                (folder.to_path_buf(), run.progress.clone(), cancel.clone());
+            blocking(move || scan::scan(&folder, &options, &progress, &cancel)).await?
+        };
+        run.timings.scan_ms = run.elapsed_ms();
+        set.ensure_not_empty()?;
+        let (held_back, warnings) = announce(&set, &run.progress);
+        self.history()
+            .set_totals(run.id, set.files.len() as u64, set.total_bytes)?;
+
+        // Limits and names.
+        run.enter(Phase::Limits)?;
+        crate::limits::check(&set, provider.limits(), platform)?;
+        provider.check_files(&set)?;
+
+        // Hash.
+        run.enter(Phase::Hash)?;
+        let manifest = Arc::new(
+            self.hash(&set, provider.digest_kind(), &run.progress, &cancel)
+                .await?,
+        );
+        run.timings.hash_ms = run.elapsed_ms();
+
+        // Prepare: find or create the project, learn what is missing.
+        run.enter(Phase::Prepare)?;
+        let target = Target {
+            project: request.project.clone().or_else(|| site.project.clone()),
+            remote_id: if request.project.is_some() && request.project != site.project {
+                None
+            } else {
+                site.remote_id.clone()
+            },
+            folder_name: naming::folder_label(folder),
+            environment: request.environment,
+            message: request.message.clone(),
+            account_ref,
+        };
+        let session = provider.begin(&cx, &target, manifest.clone()).await?;
+        let project = session.project();
+        self.history().set_site_project(
+            site.id,
+            &project.name,
+            project.remote_id.as_deref(),
+            account_id,
+        )?;
+
+        // Upload.
+        run.enter(Phase::Upload)?;
+        let batches = session.batches();
+        let meter = UploadMeter::new(
+            batches.iter().map(|b| b.files.len() as u64).sum(),
+            batches.iter().map(|b| b.bytes).sum(),
+            run.progress.clone(),
+        );
+        let uploaded = upload_all(
+            &cx,
+            session.as_ref(),
+            batches,
+            provider.upload_concurrency(),
+            &meter,
+        )
+        .await;
+        let (files_uploaded, bytes_uploaded) = meter.done();
+        self.history()
+            .set_uploaded(run.id, files_uploaded, bytes_uploaded)?;
+        uploaded?;
+        run.timings.upload_ms = run.elapsed_ms();
+
+        // Publish and wait until the platform says it is live.
+        run.enter(Phase::Finish)?;
+        if platform == Platform::Local {
+            self.ensure_local_server().await?;
+        }
+        let published = session.finish(&cx).await?;
+        run.timings.publish_ms = run.elapsed_ms();
+        self.history()
+            .set_remote(run.id, Some(&published.remote_id), Some(&published.url))?;
+
+        // Verify.
+        run.enter(Phase::Verify)?;
+        crate::verify::verify_live(self.http(), &published.url, &manifest, &cancel).await?;
+        run.timings.verify_ms = run.elapsed_ms();
+        if let Some(production) = &published.production_url {
+            self.history().set_site_url(site.id, production)?;
+        }
+        (run.progress)(Progress::Phase {
+            phase: Phase::Done,
+            label: Phase::Done.label(),
+        });
+
+        let Published {
+            url,
+            production_url,
+            claim_url,
+            note,
+            ..
+        } = published;
+        Ok(DeployOutcome {
+            id: run.id,
+            site_id: site.id,
+            platform,
+            project: project.name,
+            status: DeployStatus::Live,
+            url,
+            production_url,
+            claim_url,
+            note,
+            files: manifest.files.len() as u64,
+            uploaded: files_uploaded,
+            bytes_uploaded,
+            duration_ms: 0,
+            held_back,
+            warnings,
+        })
+    }
+
+    /// Hashes through the digest cache: the history lock is held only to read and write the
+    /// cache, not while files are read.
+    async fn hash(
+        &self,
+        set: &FileSet,
+        kind: hash::DigestKind,
+        progress: &ProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Manifest> {
+        let engine = self.clone();
+        let (set, progress, cancel) = (set.clone(), progress.clone(), cancel.clone());
+        blocking(move || {
+            let known = cache::load(engine.history().conn_mut(), &set.root, kind)?;
+            let started = std::time::SystemTime::now();
+            let outcome = hash::hash_files(&set.files, kind, &known, &progress, &cancel)?;
+            cache::store(
+                engine.history().conn_mut(),
+                kind,
+                &set.files,
+                &outcome.digests,
+                &known,
+                started,
+            )?;
+            Ok(Manifest::new(&set, kind, outcome.digests))
+        })
+        .await
+    }
+}
+
+/// Tells the person what the scan left out, and returns it for the outcome.
+fn announce(set: &FileSet, progress: &ProgressSink) -> (Vec<String>, Vec<String>) {
+    let held_back: Vec<String> = set.held_back.iter().map(|h| h.path.to_string()).collect();
+    if !set.held_back.is_empty() {
+        let named: Vec<String> = set
+            .held_back
+            .iter()
+            .take(5)
+            .map(|h| format!("{} ({})", h.path, h.reason))
+            .collect();
+        let more = if set.held_back.len() > 5 {
+            format!(" and {} more", set.held_back.len() - 5)
+        } else {
+            String::new()
+        };
+        progress(Progress::Warning {
+            message: format!(
+                "Held back {} that may be secret: {}{more}. They were not uploaded; allow them explicitly to publish them.",
+                if set.held_back.len() == 1 { "a file" } else { "files" },
+                named.join(", ")
+            ),
+        });
+    }
+    let warnings: Vec<String> = set.warnings.iter().map(|w| w.to_string()).collect();
+    for w in &warnings {
+        progress(Progress::Warning { message: w.clone() });
+    }
+    (held_back, warnings)
+}
+
+/// Uploads every batch, `concurrency` at a time, each with the retry policy. The first batch
+/// that fails for good stops the others.
+async fn upload_all(
+    cx: &Cx,
+    session: &dyn DeploySession,
+    batches: Vec<Batch>,
+    concurrency: usize,
+    meter: &Arc<UploadMeter>,
+) -> Result<()> {
+    meter.report();
+    let stop = cx.cancel.child_token();
+    let batch_cx = Cx {
+        cancel: stop.clone(),
+        ..cx.clone()
+    };
+    let result = stream::iter(batches.into_iter().map(Ok))
+        .try_for_each_concurrent(concurrency.max(1), |batch| {
+            let (batch_cx, stop) = (&batch_cx, &stop);
+            async move {
+                let outcome = retry(&batch_cx.retry, stop, |_| async {
+                    let attempt = meter.attempt();
+                    let result = session.upload(batch_cx, &batch, &attempt).await;
+                    if result.is_err() {
+                        attempt.abandon();
+                    }
+                    result
+                })
+                .await;
+                if outcome.is_err() {
+                    stop.cancel();
+                }
+                outcome
+            }
+        })
+        .await;
+    meter.report();
+    if cx.cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    result
+}
+
+/// Runs blocking work (walking, hashing, SQLite) off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Invalid(format!("a background task failed: {e}")))?
+}
+
+impl Engine {
+    /// Makes an earlier deploy the production one again, recording the rollback as a deploy.
+    pub async fn rollback(
+        &self,
+        deployment_id: i64,
+        progress: ProgressSink,
+        cancel: CancellationToken,
+    ) -> Result<DeployOutcome> {
+        let record = self
+            .history()
+            .deployment(deployment_id)?
+            .ok_or(Error::UnknownDeployment(deployment_id))?;
+        let remote_id = record.remote_id.clone().filter(|_| record.status == DeployStatus::Live).ok_or_else(|| {
+            Error::Invalid(format!(
+                "Deploy #{deployment_id} never went live, so there is nothing to go back to. Choose a deploy whose status is live."
+            ))
+        })?;
+        let site = self
+            .history()
+            .site(record.site_id)?
+            .ok_or(Error::UnknownDeployment(deployment_id))?;
+        let _lock = SiteLock::try_acquire(self.data_dir(), site.id)?.ok_or_else(|| {
+            Error::DeployInProgress {
+                folder: site.folder.clone(),
+            }
+        })?;
+        let id = self.history().start_deployment(&NewDeployment {
+            site_id: site.id,
+            trigger: Trigger::Rollback,
+            environment: Environment::Production,
+            message: Some(&format!("Rollback to deploy #{deployment_id}")),
+            rollback_of: Some(deployment_id),
+        })?;
+        let started = Instant::now();
+        let result: Result<Published> = async {
+            (progress)(Progress::Phase {
+                phase: Phase::Finish,
+                label: "Switching production back",
+            });
+            self.history().set_phase(id, Phase::Finish)?;
+            let credentials = self.resolve_credentials(site.platform).await?;
+            let account_ref = credentials.as_ref().and_then(|c| c.account_ref.clone());
+            let provider = provider::build(site.platform, credentials, self.env())?;
+            let target = Target {
+                project: site.project.clone(),
+                remote_id: site.remote_id.clone(),
+                folder_name: naming::folder_label(&site.folder),
+                environment: Environment::Production,
+                message: None,
+                account_ref,
+            };
+            let published = provider
+                .rollback(
+                    &self.cx(progress.clone(), cancel.clone()),
+                    &target,
+                    &remote_id,
+                )
+                .await?;
+            self.history()
+                .set_remote(id, Some(&published.remote_id), Some(&published.url))?;
+            Ok(published)
+        }
+        .await;
+        let history = self.history();
+        match result {
+            Ok(published) => {
+                history.finish_live(id)?;
+                let url = published
+                    .production_url
+                    .clone()
+                    .unwrap_or_else(|| published.url.clone());
+                history.set_site_url(site.id, &url)?;
+                Ok(DeployOutcome {
+                    id,
+                    site_id: site.id,
+                    platform: site.platform,
+                    project: site.project.clone().unwrap_or_default(),
+                    status: DeployStatus::Live,
+                    url,
+                    production_url: published.production_url,
+                    claim_url: None,
+                    note: Some(format!(
+                        "Production now serves deploy #{deployment_id} again."
+                    )),
+                    files: record.files_total as u64,
+                    uploaded: 0,
+                    bytes_uploaded: 0,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    held_back: Vec::new(),
+                    warnings: Vec::new(),
+                })
+            }
+            Err(err) => {
+                let _ = history.finish_failed(id, &err);
+                Err(err)
+            }
+        }
+    }
+}

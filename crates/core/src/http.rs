@@ -1,0 +1,285 @@
+//! The one HTTP client, and the translation of HTTP failures into sentences.
+//!
+//! One `reqwest` client (rustls, HTTP/2 where offered, pooled keep-alive connections) serves
+//! every platform, so connections are reused across a deploy's thousands of requests.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use reqwest::{Client, Response, StatusCode};
+
+use crate::config::Env;
+use crate::error::{Error, Result};
+use crate::platform::Platform;
+use crate::retry::retry_at;
+
+/// Sitedrop's HTTP client.
+#[derive(Clone)]
+pub struct Http {
+    client: Client,
+    /// For live-site checks: never follows redirects itself (see [`Http::fetch_site`]).
+    site_client: Client,
+    site_resolve: Option<SocketAddr>,
+}
+
+/// The User-Agent every request carries.
+pub const USER_AGENT: &str = concat!("sitedrop/", env!("CARGO_PKG_VERSION"));
+
+impl Http {
+    pub fn new(env: &Env) -> Result<Http> {
+        let build = |redirects: reqwest::redirect::Policy| {
+            Client::builder()
+                .user_agent(USER_AGENT)
+                .connect_timeout(Duration::from_secs(20))
+                // A stalled connection is noticed; a slow large upload is not cut off, since
+                // this bounds the gap between reads, not the whole request.
+                .read_timeout(Duration::from_secs(120))
+                .pool_idle_timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(64)
+                .tcp_nodelay(true)
+                .redirect(redirects)
+                .build()
+                .map_err(|e| Error::Invalid(format!("could not start the HTTP client: {e}")))
+        };
+        Ok(Http {
+            client: build(reqwest::redirect::Policy::limited(5))?,
+            site_client: build(reqwest::redirect::Policy::none())?,
+            site_resolve: env.site_resolve(),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// GETs a page of a published site. With `SITEDROP_SITE_RESOLVE` (tests), and for
+    /// `*.localhost` addresses, the connection goes to that address over plain HTTP with the
+    /// site's Host header kept. Redirects are followed here, by hand, so that each hop is
+    /// rewritten the same way and none escapes to the real internet.
+    pub async fn fetch_site(&self, url: &str) -> std::result::Result<Response, String> {
+        let mut current = url::Url::parse(url).map_err(|e| format!("bad address {url}: {e}"))?;
+        for _ in 0..6 {
+            let (target, host) = self.site_target(&current)?;
+            let response = self
+                .site_client
+                .get(target)
+                .header(reqwest::header::HOST, host)
+                .send()
+                .await
+                .map_err(|e| describe_network(&e))?;
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .ok_or_else(|| {
+                    format!(
+                        "a redirect without a destination (HTTP {})",
+                        response.status()
+                    )
+                })?;
+            current = current
+                .join(location)
+                .map_err(|e| format!("bad redirect {location}: {e}"))?;
+        }
+        Err("too many redirects".into())
+    }
+
+    /// Where to connect for `url`, and the Host header to send.
+    fn site_target(&self, url: &url::Url) -> std::result::Result<(url::Url, String), String> {
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("no host in {url}"))?
+            .to_string();
+        let host_header = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        let local = host == "localhost" || host.ends_with(".localhost");
+        let resolve = match (self.site_resolve, local) {
+            (Some(addr), _) => Some(addr),
+            (None, true) => Some(SocketAddr::from((
+                [127, 0, 0, 1],
+                url.port_or_known_default().unwrap_or(80),
+            ))),
+            (None, false) => None,
+        };
+        let Some(addr) = resolve else {
+            return Ok((url.clone(), host_header));
+        };
+        let mut target = url.clone();
+        target
+            .set_scheme("http")
+            .map_err(|_| "cannot rewrite the address".to_string())?;
+        target
+            .set_host(Some(&addr.ip().to_string()))
+            .map_err(|e| e.to_string())?;
+        target
+            .set_port(Some(addr.port()))
+            .map_err(|_| "cannot rewrite the port".to_string())?;
+        Ok((target, host_header))
+    }
+}
+
+/// A network failure in words. Deliberately not `e.to_string()`: that includes the URL, which
+/// can carry signed query strings.
+pub fn describe_network(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the connection timed out".into()
+    } else if e.is_connect() {
+        "the connection could not be made".into()
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke while data was moving".into()
+    } else if e.is_request() {
+        "the connection was dropped".into()
+    } else {
+        "the request failed".into()
+    }
+}
+
+/// Turns a transport error into a retryable network error.
+pub fn network_error(platform: Platform, e: &reqwest::Error) -> Error {
+    Error::Network {
+        platform,
+        detail: describe_network(e),
+    }
+}
+
+/// The default reading of an unsuccessful response, for statuses a provider does not treat
+/// itself. `detail` is the platform's own message when the provider could extract one.
+pub fn status_error(
+    platform: Platform,
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    detail: Option<String>,
+) -> Error {
+    let code = status.as_u16();
+    let detail = detail
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| shorten(&d, 300))
+        .unwrap_or_else(|| format!("HTTP {code}"));
+    match code {
+        401 => Error::TokenInvalid { platform, detail },
+        403 => Error::PermissionMissing {
+            platform,
+            permission: detail,
+        },
+        429 => Error::RateLimited {
+            platform,
+            retry_at: retry_at(headers, SystemTime::now()),
+        },
+        408 | 500..=599 => Error::Server { platform, detail },
+        _ => Error::Rejected { platform, detail },
+    }
+}
+
+/// Reads a response body as JSON, turning garbage (an HTML error page, truncated JSON) into a
+/// clear, retryable error.
+pub async fn json_body<T: serde::de::DeserializeOwned>(
+    platform: Platform,
+    response: Response,
+) -> Result<T> {
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| network_error(platform, &e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
+        platform,
+        detail: format!(
+            "HTTP {}: {}{}",
+            status.as_u16(),
+            body_preview(&bytes),
+            if e.is_eof() { " (cut off)" } else { "" }
+        ),
+    })
+}
+
+/// The first few words of a body, for error messages; HTML pages are named as such.
+pub fn body_preview(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(400)]);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return "an empty answer".into();
+    }
+    if trimmed.starts_with('<') {
+        return "an HTML page instead of data".into();
+    }
+    format!("\"{}\"", shorten(&trimmed.replace(['\n', '\r'], " "), 80))
+}
+
+/// Cuts text to `max` characters on a character boundary.
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_the_right_kinds() {
+        let h = reqwest::header::HeaderMap::new();
+        let kind = |c: u16| {
+            status_error(
+                Platform::Netlify,
+                StatusCode::from_u16(c).unwrap(),
+                &h,
+                None,
+            )
+            .kind()
+        };
+        assert_eq!(kind(401), "token_invalid");
+        assert_eq!(kind(403), "permission_missing");
+        assert_eq!(kind(429), "rate_limited");
+        assert_eq!(kind(503), "server_error");
+        assert_eq!(kind(408), "server_error");
+        assert_eq!(kind(422), "rejected");
+    }
+
+    #[test]
+    fn previews_name_html_pages_and_cut_long_text() {
+        assert_eq!(
+            body_preview(b"<!DOCTYPE html><html>"),
+            "an HTML page instead of data"
+        );
+        assert_eq!(body_preview(b""), "an empty answer");
+        assert_eq!(body_preview(b"{\"a\":"), "\"{\"a\":\"");
+        assert!(body_preview("x".repeat(500).as_bytes()).ends_with("…\""));
+    }
+
+    #[test]
+    fn local_and_resolved_sites_connect_to_the_right_place() {
+        let http = Http::new(&Env::from_pairs([(
+            "SITEDROP_SITE_RESOLVE",
+            "127.0.0.1:9999",
+        )]))
+        .unwrap();
+        let (target, host) = http
+            .site_target(&url::Url::parse("https://a.netlify.app/x.css").unwrap())
+            .unwrap();
+        assert_eq!(
+            (target.as_str(), host.as_str()),
+            ("http://127.0.0.1:9999/x.css", "a.netlify.app")
+        );
+
+        let http = Http::new(&Env::default()).unwrap();
+        let (target, host) = http
+            .site_target(&url::Url::parse("http://blog.localhost:4780/").unwrap())
+            .unwrap();
+        assert_eq!(
+            (target.as_str(), host.as_str()),
+            ("http://127.0.0.1:4780/", "blog.localhost:4780")
+        );
+        let (target, _) = http
+            .site_target(&url::Url::parse("https://a.netlify.app/").unwrap())
+            .unwrap();
+        assert_eq!(target.as_str(), "https://a.netlify.app/");
+    }
+}

@@ -1,0 +1,144 @@
+//! Upload progress, counted as bytes leave, and undone for attempts that fail.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+
+use crate::progress::{Progress, ProgressSink, Throttle};
+
+/// Counts what the platform has received across all parallel batches.
+pub struct UploadMeter {
+    files_total: u64,
+    bytes_total: u64,
+    files_done: AtomicU64,
+    bytes_done: AtomicU64,
+    current: Mutex<Option<String>>,
+    sink: ProgressSink,
+    throttle: Throttle,
+}
+
+impl UploadMeter {
+    pub fn new(files_total: u64, bytes_total: u64, sink: ProgressSink) -> Arc<UploadMeter> {
+        Arc::new(UploadMeter {
+            files_total,
+            bytes_total,
+            files_done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+            current: Mutex::new(None),
+            sink,
+            throttle: Throttle::new(Duration::from_millis(50)),
+        })
+    }
+
+    /// Starts counting one attempt at one batch.
+    pub fn attempt(self: &Arc<Self>) -> Attempt {
+        Attempt(Arc::new(AttemptInner {
+            meter: self.clone(),
+            files: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }))
+    }
+
+    /// Files and bytes received so far.
+    pub fn done(&self) -> (u64, u64) {
+        (
+            self.files_done.load(Ordering::Relaxed),
+            self.bytes_done.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Sends a progress event now (the engine calls this at the start and the end).
+    pub fn report(&self) {
+        let (files_done, bytes_done) = self.done();
+        let current = self.current.lock().map(|c| c.clone()).unwrap_or(None);
+        (self.sink)(Progress::Uploading {
+            files_done,
+            files_total: self.files_total,
+            bytes_done: bytes_done.min(self.bytes_total),
+            bytes_total: self.bytes_total,
+            current,
+        });
+    }
+
+    fn maybe_report(&self) {
+        if self.throttle.ready() {
+            self.report();
+        }
+    }
+}
+
+/// One try at one batch. Clone it into request bodies; call [`Attempt::abandon`] when the
+/// try fails, so the retry does not count the same bytes twice.
+#[derive(Clone)]
+pub struct Attempt(Arc<AttemptInner>);
+
+struct AttemptInner {
+    meter: Arc<UploadMeter>,
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Attempt {
+    /// Bytes of this batch have left.
+    pub fn add_bytes(&self, n: u64) {
+        self.0.bytes.fetch_add(n, Ordering::Relaxed);
+        self.0.meter.bytes_done.fetch_add(n, Ordering::Relaxed);
+        self.0.meter.maybe_report();
+    }
+
+    /// Names the file being sent, for the "current file" line.
+    pub fn file_started(&self, path: &str) {
+        if let Ok(mut current) = self.0.meter.current.lock() {
+            *current = Some(path.to_string());
+        }
+    }
+
+    /// Files of this batch the platform has accepted.
+    pub fn files_done(&self, n: u64) {
+        self.0.files.fetch_add(n, Ordering::Relaxed);
+        self.0.meter.files_done.fetch_add(n, Ordering::Relaxed);
+        self.0.meter.maybe_report();
+    }
+
+    /// Takes back what this attempt counted.
+    pub fn abandon(&self) {
+        let bytes = self.0.bytes.swap(0, Ordering::Relaxed);
+        let files = self.0.files.swap(0, Ordering::Relaxed);
+        self.0.meter.bytes_done.fetch_sub(bytes, Ordering::Relaxed);
+        self.0.meter.files_done.fetch_sub(files, Ordering::Relaxed);
+    }
+
+    /// A request body that streams a file from disk in chunks, counting bytes as they go, so
+    /// no file is ever held whole in memory.
+    pub async fn file_body(&self, path: &Path) -> std::io::Result<reqwest::Body> {
+        let file = tokio::fs::File::open(path).await?;
+        let attempt = self.clone();
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect_ok(
+            move |chunk| {
+                attempt.add_bytes(chunk.len() as u64);
+            },
+        );
+        Ok(reqwest::Body::wrap_stream(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_attempt_gives_its_bytes_back() {
+        let meter = UploadMeter::new(2, 100, crate::progress::no_progress());
+        let failed = meter.attempt();
+        failed.add_bytes(60);
+        failed.files_done(1);
+        failed.abandon();
+        let ok = meter.attempt();
+        ok.add_bytes(100);
+        ok.files_done(2);
+        assert_eq!(meter.done(), (2, 100));
+    }
+}

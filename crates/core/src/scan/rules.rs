@@ -1,0 +1,76 @@
+//! What a scan leaves out: Sitedrop's default ignores, ignore files, and each platform's rules.
+
+use crate::platform::Platform;
+
+/// Names skipped at any depth on every platform: tool and OS clutter that is never part of a
+/// site. (`.git/` is not here: it is held back by the secret guard, which names it.)
+pub const DEFAULT_IGNORED_NAMES: [&str; 5] = [
+    "node_modules",
+    ".DS_Store",
+    "Thumbs.db",
+    "desktop.ini",
+    "__MACOSX",
+];
+
+/// Sitedrop's own ignore file, in gitignore syntax, read in every folder of the site.
+pub const SITEDROP_IGNORE_FILE: &str = ".sitedropignore";
+
+/// How a scan decides what belongs to the site.
+#[derive(Debug, Clone)]
+pub struct ScanRules {
+    /// Skip [`DEFAULT_IGNORED_NAMES`].
+    pub default_ignores: bool,
+    /// Ignore files read in every folder (gitignore syntax); they are never published themselves.
+    pub ignore_files: Vec<String>,
+    /// Gitignore-syntax patterns relative to the folder, e.g. `/_worker.js` (top level only).
+    pub patterns: Vec<String>,
+}
+
+impl Default for ScanRules {
+    fn default() -> Self {
+        ScanRules {
+            default_ignores: true,
+            ignore_files: vec![SITEDROP_IGNORE_FILE.to_string()],
+            patterns: Vec::new(),
+        }
+    }
+}
+
+impl ScanRules {
+    /// The rules a platform adds to Sitedrop's defaults.
+    pub fn for_platform(platform: Platform) -> ScanRules {
+        let mut rules = ScanRules::default();
+        match platform {
+            // specs/cloudflare.md §3.2: these are Pages configuration, never assets; the
+            // configuration files travel as their own multipart parts.
+            Platform::CloudflarePages => {
+                rules.patterns.extend(
+                    [
+                        "/_worker.js",
+                        "/_redirects",
+                        "/_headers",
+                        "/_routes.json",
+                        "/functions",
+                        "/.wrangler",
+                    ]
+                    .map(String::from),
+                );
+            }
+            // specs/cloudflare.md §4.2: `.assetsignore` lists what to leave out, and the top-level
+            // `_redirects` / `_headers` travel in the Worker's metadata.
+            Platform::CloudflareWorkers => {
+                rules.ignore_files.push(".assetsignore".to_string());
+                rules
+                    .patterns
+                    .extend(["/_redirects", "/_headers"].map(String::from));
+            }
+            Platform::Netlify | Platform::Vercel | Platform::Amplify | Platform::Local => {}
+        }
+        rules
+    }
+
+    /// True for the ignore files themselves, which configure the scan and are not published.
+    pub fn is_ignore_file(&self, name: &str) -> bool {
+        self.ignore_files.iter().any(|f| f == name)
+    }
+}
