@@ -1,0 +1,12 @@
+//! Integration tests of `sitedrop-emulator`, one binary: every flow is driven with plain
+//! HTTP requests written from `shared/specs/`, never through Sitedrop's client code.
+
+mod amplify;
+mod binary;
+mod cloudflare_pages;
+mod cloudflare_workers;
+mod common;
+mod control;
+mod netlify;
+mod sigv4_vectors;
+mod vercel;
