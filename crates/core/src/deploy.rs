@@ -341,15 +341,18 @@ fn announce(set: &FileSet, progress: &ProgressSink) -> (Vec<String>, Vec<String>
             .take(5)
             .map(|h| format!("{} ({})", h.path, h.reason))
             .collect();
-        let more = if set.held_back.len() > 5 {
-            format!(" and {} more", set.held_back.len() - 5)
+        let more = match set.held_back.len() {
+            n if n > 5 => format!(" and {} more", n - 5),
+            _ => String::new(),
+        };
+        let (what, pronoun) = if set.held_back.len() == 1 {
+            ("a file", "it")
         } else {
-            String::new()
+            ("files", "them")
         };
         progress(Progress::Warning {
             message: format!(
-                "Held back {} that may be secret: {}{more}. They were not uploaded; allow them explicitly to publish them.",
-                if set.held_back.len() == 1 { "a file" } else { "files" },
+                "Held back {what} that may be secret: {}{more}. Not uploaded; allow {pronoun} explicitly to publish {pronoun}.",
                 named.join(", ")
             ),
         });

@@ -51,7 +51,7 @@ pub fn secret_reason(name: &str, is_dir: bool) -> Option<&'static str> {
         };
     }
     if lower == ".env" || lower.starts_with(".env.") {
-        return Some("environment file (often holds passwords and API keys)");
+        return Some("environment file, often holds passwords");
     }
     if ["id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"]
         .iter()
