@@ -17,9 +17,10 @@ impl Serving {
             .stderr(Stdio::null())
             .spawn()
             .expect("serve");
+        let serving = Serving(child);
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", sb.local_port)).is_ok() {
-                return Serving(child);
+                return serving;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
