@@ -19,7 +19,7 @@ use crate::App;
 const DAY_MS: u64 = 86_400_000;
 const MAX_FILE: u64 = 10 << 30;
 
-/// Counts one upload against the quota, or answers the 429.
+/// Refuses the upload with the quota 429 when today's uploads are used up.
 fn quota(app: &App) -> Result<(), Response> {
     let knobs = app.knobs();
     let now = now_ms();
@@ -47,8 +47,12 @@ fn quota(app: &App) -> Result<(), Response> {
         h.insert("x-ratelimit-reset", HeaderValue::from(reset_ms / 1000));
         return Err(r);
     }
-    g.uploads.1 += 1;
     Ok(())
+}
+
+/// Counts one successful upload.
+fn count_upload(app: &App) {
+    app.vercel.lock().uploads.1 += 1;
 }
 
 /// Stores one file by its SHA-1.
@@ -104,5 +108,6 @@ pub async fn upload(app: &Arc<App>, req: Req) -> Response {
     if let Err(e) = app.blobs.commit(Ns::Vercel, &digest, spooled.path, size, None) {
         return err(500, "internal_server_error", &e.to_string(), json!({}));
     }
+    count_upload(app);
     ok(json!({}))
 }

@@ -21,7 +21,7 @@ pub async fn start() -> Emu {
 
 pub async fn start_with(config: Config) -> Emu {
     let emu = Emulator::start(config).await.expect("emulator starts");
-    let client = Client::builder().no_proxy().build().expect("client");
+    let client = Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     Emu { emu, client }
 }
 
