@@ -141,7 +141,13 @@ impl BlobStore {
     ) -> std::io::Result<Arc<BlobMeta>> {
         let tmp = tempfile::NamedTempFile::new_in(&self.tmp)?;
         std::fs::write(tmp.path(), bytes)?;
-        self.commit(ns, key, tmp.into_temp_path(), bytes.len() as u64, content_type)
+        self.commit(
+            ns,
+            key,
+            tmp.into_temp_path(),
+            bytes.len() as u64,
+            content_type,
+        )
     }
 
     /// Number of blobs per namespace.

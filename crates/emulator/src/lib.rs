@@ -14,6 +14,13 @@
 //! # Ok(()) }
 //! ```
 
+// Handlers refuse early with a ready `Response` (`Result<_, Response>`); boxing those
+// 128-byte errors would only add allocations on the refusal path of a test server.
+#![allow(
+    clippy::result_large_err,
+    reason = "early-exit HTTP responses, see above"
+)]
+
 pub mod amplify;
 mod app;
 pub mod blobs;
@@ -117,7 +124,10 @@ impl Emulator {
         }
         if let Some(task) = self.task.take() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(1), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }

@@ -41,7 +41,10 @@ fn api_platform(path: &str) -> Option<Platform> {
         Some(Platform::Cloudflare)
     } else if path.starts_with("/api/v1/") {
         Some(Platform::Netlify)
-    } else if path == "/apps" || path.starts_with("/apps/") || path.starts_with(amplify::UPLOAD_PREFIX) {
+    } else if path == "/apps"
+        || path.starts_with("/apps/")
+        || path.starts_with(amplify::UPLOAD_PREFIX)
+    {
         Some(Platform::Amplify)
     } else if path.starts_with("/teams/") || is_versioned(path) {
         Some(Platform::Vercel)
@@ -90,7 +93,13 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
     }
 
     if path.starts_with("/_emulator/") || path == "/_emulator" {
-        let req = Req { method: parts.method, path, query, headers, body };
+        let req = Req {
+            method: parts.method,
+            path,
+            query,
+            headers,
+            body,
+        };
         return control::handle(&app, req).await;
     }
 
@@ -173,6 +182,9 @@ mod tests {
         assert_eq!(api_platform("/apps/d1/branches"), Some(Platform::Amplify));
         assert_eq!(api_platform("/version"), None);
         assert_eq!(site_platform("a.b.pages.dev"), Some(Platform::Cloudflare));
-        assert_eq!(bare_host("Main.D1.AmplifyApp.com:8080"), "main.d1.amplifyapp.com");
+        assert_eq!(
+            bare_host("Main.D1.AmplifyApp.com:8080"),
+            "main.d1.amplifyapp.com"
+        );
     }
 }

@@ -12,7 +12,13 @@ use crate::util::req::Req;
 use crate::util::time::now_ms;
 use crate::App;
 
-const STAGES: [&str; 5] = ["PRODUCTION", "BETA", "DEVELOPMENT", "EXPERIMENTAL", "PULL_REQUEST"];
+const STAGES: [&str; 5] = [
+    "PRODUCTION",
+    "BETA",
+    "DEVELOPMENT",
+    "EXPERIMENTAL",
+    "PULL_REQUEST",
+];
 
 pub(crate) fn app_not_found(id: &str) -> AwsError {
     AwsError::not_found(format!("App {id} not found."))
@@ -34,18 +40,24 @@ pub fn create_app(app: &App, body: &Value) -> AwsResult {
     }
     let platform = body["platform"].as_str().unwrap_or("WEB");
     if !["WEB", "WEB_DYNAMIC", "WEB_COMPUTE"].contains(&platform) {
-        return Err(AwsError::bad_request(format!("Invalid platform {platform}.")));
+        return Err(AwsError::bad_request(format!(
+            "Invalid platform {platform}."
+        )));
     }
     if body["repository"].as_str().is_some_and(|r| !r.is_empty())
         && body["accessToken"].is_null()
         && body["oauthToken"].is_null()
     {
-        return Err(AwsError::bad_request("An access token or OAuth token is required to connect a repository."));
+        return Err(AwsError::bad_request(
+            "An access token or OAuth token is required to connect a repository.",
+        ));
     }
     let max = app.knobs().amplify_max_apps as usize;
     let mut g = app.amplify.lock();
     if g.apps.len() >= max {
-        return Err(AwsError::limit(format!("Apps limit of {max} per region exceeded.")));
+        return Err(AwsError::limit(format!(
+            "Apps limit of {max} per region exceeded."
+        )));
     }
     let id = format!("d{}", app.ids.alnum(13));
     let a = AmpApp {
@@ -54,8 +66,16 @@ pub fn create_app(app: &App, body: &Value) -> AwsResult {
         description: body["description"].as_str().unwrap_or("").to_string(),
         platform: platform.to_string(),
         created_ms: now_ms(),
-        custom_rules: if body["customRules"].is_array() { body["customRules"].clone() } else { json!([]) },
-        env: if body["environmentVariables"].is_object() { body["environmentVariables"].clone() } else { json!({}) },
+        custom_rules: if body["customRules"].is_array() {
+            body["customRules"].clone()
+        } else {
+            json!([])
+        },
+        env: if body["environmentVariables"].is_object() {
+            body["environmentVariables"].clone()
+        } else {
+            json!({})
+        },
         branches: BTreeMap::new(),
     };
     let (r, acc) = region(app);
@@ -105,12 +125,17 @@ pub fn create_branch(app: &App, id: &str, body: &Value) -> AwsResult {
     let mut g = app.amplify.lock();
     let a = g.apps.get_mut(id).ok_or_else(|| app_not_found(id))?;
     if a.branches.contains_key(name) {
-        return Err(AwsError::bad_request(format!("Branch {name} already exists.")));
+        return Err(AwsError::bad_request(format!(
+            "Branch {name} already exists."
+        )));
     }
     if a.branches.len() >= 50 {
         return Err(AwsError::limit("Branches limit of 50 per app exceeded."));
     }
-    let display = body["displayName"].as_str().map(str::to_string).unwrap_or_else(|| display_name(name));
+    let display = body["displayName"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| display_name(name));
     let b = Branch {
         name: name.to_string(),
         display_name: display,
@@ -142,7 +167,11 @@ pub fn list_branches(app: &App, id: &str, req: &Req) -> AwsResult {
     let g = app.amplify.lock();
     let a = g.apps.get(id).ok_or_else(|| app_not_found(id))?;
     let (r, acc) = region(app);
-    let all: Vec<Value> = a.branches.values().map(|b| branch_json(id, b, r, acc)).collect();
+    let all: Vec<Value> = a
+        .branches
+        .values()
+        .map(|b| branch_json(id, b, r, acc))
+        .collect();
     let next = (start + size < all.len()).then(|| (start + size).to_string());
     let items: Vec<Value> = all.into_iter().skip(start).take(size).collect();
     ok(json!({"branches": items, "nextToken": next}))

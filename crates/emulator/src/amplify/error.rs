@@ -19,7 +19,11 @@ pub struct AwsError {
 impl AwsError {
     /// Any error.
     pub fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
-        Self { status, kind, message: message.into() }
+        Self {
+            status,
+            kind,
+            message: message.into(),
+        }
     }
     /// 400 `BadRequestException`.
     pub fn bad_request(m: impl Into<String>) -> Self {
@@ -45,7 +49,10 @@ impl IntoResponse for AwsError {
         let mut r = (status, axum::Json(json!({"message": self.message}))).into_response();
         let h = r.headers_mut();
         h.insert("x-amzn-errortype", HeaderValue::from_static(self.kind));
-        h.insert("x-amzn-requestid", HeaderValue::from_static("00000000-0000-4000-a000-emulatorerror"));
+        h.insert(
+            "x-amzn-requestid",
+            HeaderValue::from_static("00000000-0000-4000-a000-emulatorerror"),
+        );
         r
     }
 }

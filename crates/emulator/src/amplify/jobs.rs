@@ -26,9 +26,14 @@ pub fn create_deployment(app: &App, id: &str, b: &str, body: &Value) -> AwsResul
             for (k, md5) in m {
                 let md5 = md5.as_str().unwrap_or("");
                 if k.len() > 255 || md5.len() > 32 {
-                    return Err(AwsError::bad_request("fileMap keys must be at most 255 characters and values at most 32."));
+                    return Err(AwsError::bad_request(
+                        "fileMap keys must be at most 255 characters and values at most 32.",
+                    ));
                 }
-                v.push((k.trim_start_matches('/').to_string(), md5.to_ascii_lowercase()));
+                v.push((
+                    k.trim_start_matches('/').to_string(),
+                    md5.to_ascii_lowercase(),
+                ));
             }
             v
         }
@@ -63,7 +68,18 @@ pub fn create_deployment(app: &App, id: &str, b: &str, body: &Value) -> AwsResul
     let zip_url = upload::presign(app, id, b, &job_id, "deployment.zip");
     let files: serde_json::Map<String, Value> = file_map
         .iter()
-        .map(|(k, _)| (k.clone(), json!(upload::presign(app, id, b, &job_id, &format!("files/{}", super::sigv4::uri_encode(k, true))))))
+        .map(|(k, _)| {
+            (
+                k.clone(),
+                json!(upload::presign(
+                    app,
+                    id,
+                    b,
+                    &job_id,
+                    &format!("files/{}", super::sigv4::uri_encode(k, true))
+                )),
+            )
+        })
         .collect();
     ok(json!({"jobId": job_id, "zipUploadUrl": zip_url, "fileUploadUrls": files}))
 }
@@ -74,7 +90,9 @@ pub async fn start_deployment(app: &Arc<App>, id: &str, b: &str, body: &Value) -
         if body["sourceUrl"].is_string() {
             return Err(AwsError::bad_request("Deploying from a sourceUrl needs network access, which the emulator does not have; use CreateDeployment and the upload URL."));
         }
-        return Err(AwsError::bad_request("Must specify jobId or sourceUrl for StartDeploymentRequest."));
+        return Err(AwsError::bad_request(
+            "Must specify jobId or sourceUrl for StartDeploymentRequest.",
+        ));
     };
     let knobs = app.knobs();
     let now = now_ms();
@@ -83,16 +101,23 @@ pub async fn start_deployment(app: &Arc<App>, id: &str, b: &str, body: &Value) -
         advance(&mut g, now, &knobs);
         let a = g.apps.get_mut(id).ok_or_else(|| app_missing(id))?;
         let br = a.branches.get_mut(b).ok_or_else(|| branch_missing(b))?;
-        let j = br.jobs.iter_mut().find(|j| j.id == job_id).ok_or_else(|| job_missing(&job_id))?;
+        let j = br
+            .jobs
+            .iter_mut()
+            .find(|j| j.id == job_id)
+            .ok_or_else(|| job_missing(&job_id))?;
         if j.status != Status::Created {
-            return Err(AwsError::bad_request(format!("Job {job_id} has already been started.")));
+            return Err(AwsError::bad_request(format!(
+                "Job {job_id} has already been started."
+            )));
         }
         j.start_ms = Some(now);
         let mut zip = None;
         if now.saturating_sub(j.created_ms) > knobs.amplify_start_window_secs * 1000 {
             j.status = Status::Failed;
             j.end_ms = Some(now);
-            j.reason = Some("StartDeployment was called more than 8 hours after CreateDeployment.".into());
+            j.reason =
+                Some("StartDeployment was called more than 8 hours after CreateDeployment.".into());
         } else {
             j.status = Status::Pending;
             j.artifact = Some(Artifact::Working);
@@ -114,7 +139,11 @@ pub fn get_job(app: &App, id: &str, b: &str, job_id: &str) -> AwsResult {
     advance(&mut g, now_ms(), &app.knobs());
     let a = g.apps.get(id).ok_or_else(|| app_missing(id))?;
     let br = a.branches.get(b).ok_or_else(|| branch_missing(b))?;
-    let j = br.jobs.iter().find(|j| j.id == job_id).ok_or_else(|| job_missing(job_id))?;
+    let j = br
+        .jobs
+        .iter()
+        .find(|j| j.id == job_id)
+        .ok_or_else(|| job_missing(job_id))?;
     ok(json!({"job": job_json(id, b, j, &app.config.aws_region, &app.config.aws_account_id)}))
 }
 
@@ -143,12 +172,21 @@ pub fn stop_job(app: &App, id: &str, b: &str, job_id: &str) -> AwsResult {
     advance(&mut g, now, &app.knobs());
     let a = g.apps.get_mut(id).ok_or_else(|| app_missing(id))?;
     let br = a.branches.get_mut(b).ok_or_else(|| branch_missing(b))?;
-    let j = br.jobs.iter_mut().find(|j| j.id == job_id).ok_or_else(|| job_missing(job_id))?;
+    let j = br
+        .jobs
+        .iter_mut()
+        .find(|j| j.id == job_id)
+        .ok_or_else(|| job_missing(job_id))?;
     if !j.status.unfinished() {
-        return Err(AwsError::bad_request(format!("Job {job_id} is already finished with status {}.", j.status.as_str())));
+        return Err(AwsError::bad_request(format!(
+            "Job {job_id} is already finished with status {}.",
+            j.status.as_str()
+        )));
     }
     j.status = Status::Cancelled;
     j.stuck = false;
     j.end_ms = Some(now);
-    ok(json!({"jobSummary": summary_json(id, b, j, &app.config.aws_region, &app.config.aws_account_id)}))
+    ok(
+        json!({"jobSummary": summary_json(id, b, j, &app.config.aws_region, &app.config.aws_account_id)}),
+    )
 }

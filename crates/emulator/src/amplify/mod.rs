@@ -89,7 +89,11 @@ impl State {
         let mut g = self.lock();
         advance(&mut g, now_ms(), &app.knobs());
         let a = g.apps.get(app_id)?;
-        a.branches.values().find(|b| b.display_name == branch)?.site.clone()
+        a.branches
+            .values()
+            .find(|b| b.display_name == branch)?
+            .site
+            .clone()
     }
 
     /// Adds a PENDING job that never finishes (for "stuck job" tests, §4.2 pitfall 2).
@@ -160,8 +164,10 @@ pub(crate) fn advance(g: &mut Inner, now: u64, knobs: &Knobs) {
 
 pub(crate) fn ok(v: Value) -> AwsResult {
     let mut r = axum::Json(v).into_response();
-    r.headers_mut()
-        .insert("x-amzn-requestid", HeaderValue::from_static("00000000-0000-4000-a000-emulatorok00"));
+    r.headers_mut().insert(
+        "x-amzn-requestid",
+        HeaderValue::from_static("00000000-0000-4000-a000-emulatorok00"),
+    );
     Ok(r)
 }
 
@@ -177,13 +183,33 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
 }
 
 async fn route(app: &Arc<App>, req: Req) -> AwsResult {
-    let Req { method, path, query, headers, body } = req;
+    let Req {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    } = req;
     let bytes = body::to_bytes(body, 6 << 20)
         .await
         .map_err(|e| AwsError::bad_request(e.to_string()))?;
     let q = query.clone().unwrap_or_default();
-    let caller = auth::verify(app, method.as_str(), &path, &q, &headers, &bytes, now_secs())?;
-    let req = Req { method: method.clone(), path, query, headers, body: axum::body::Body::empty() };
+    let caller = auth::verify(
+        app,
+        method.as_str(),
+        &path,
+        &q,
+        &headers,
+        &bytes,
+        now_secs(),
+    )?;
+    let req = Req {
+        method: method.clone(),
+        path,
+        query,
+        headers,
+        body: axum::body::Body::empty(),
+    };
     let segs = req.segments("").unwrap_or_default();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let (op, write) = operation(&method, &s);
@@ -200,7 +226,9 @@ async fn route(app: &Arc<App>, req: Req) -> AwsResult {
     let body: Value = if bytes.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| AwsError::new(400, "SerializationException", format!("Invalid JSON: {e}")))?
+        serde_json::from_slice(&bytes).map_err(|e| {
+            AwsError::new(400, "SerializationException", format!("Invalid JSON: {e}"))
+        })?
     };
     match (method, s.as_slice()) {
         (Method::POST, ["apps"]) => apps::create_app(app, &body),
@@ -252,11 +280,15 @@ pub(crate) fn page(req: &Req, max: usize) -> Result<(usize, usize), AwsError> {
             .parse::<usize>()
             .ok()
             .filter(|n| *n <= max)
-            .ok_or_else(|| AwsError::bad_request(format!("maxResults must be between 0 and {max}.")))?,
+            .ok_or_else(|| {
+                AwsError::bad_request(format!("maxResults must be between 0 and {max}."))
+            })?,
         None => max,
     };
     let start = match req.query_param("nextToken") {
-        Some(t) => t.parse().map_err(|_| AwsError::bad_request("Invalid nextToken."))?,
+        Some(t) => t
+            .parse()
+            .map_err(|_| AwsError::bad_request("Invalid nextToken."))?,
         None => 0,
     };
     Ok((start, if size == 0 { max } else { size }))

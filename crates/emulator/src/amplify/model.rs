@@ -130,7 +130,13 @@ pub fn display_name(branch: &str) -> String {
     branch
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 
@@ -173,7 +179,12 @@ pub fn app_json(a: &AmpApp, region: &str, account: &str) -> Value {
 
 /// `Branch` JSON.
 pub fn branch_json(app_id: &str, b: &Branch, region: &str, account: &str) -> Value {
-    let active = b.jobs.iter().rev().find(|j| j.status == Status::Succeed).map(|j| j.id.clone());
+    let active = b
+        .jobs
+        .iter()
+        .rev()
+        .find(|j| j.status == Status::Succeed)
+        .map(|j| j.id.clone());
     json!({
         "branchArn": format!("arn:aws:amplify:{region}:{account}:apps/{app_id}/branches/{}", crate::amplify::sigv4::uri_encode(&b.name, false)),
         "branchName": b.name,

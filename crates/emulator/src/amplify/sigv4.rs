@@ -35,9 +35,11 @@ pub struct ParseError(pub String);
 
 /// Parses the header value.
 pub fn parse_authorization(v: &str) -> Result<AuthHeader, ParseError> {
-    let rest = v
-        .strip_prefix(ALGORITHM)
-        .ok_or_else(|| ParseError(format!("Unsupported or missing algorithm; expected {ALGORITHM}")))?;
+    let rest = v.strip_prefix(ALGORITHM).ok_or_else(|| {
+        ParseError(format!(
+            "Unsupported or missing algorithm; expected {ALGORITHM}"
+        ))
+    })?;
     let mut cred = None;
     let mut signed = None;
     let mut sig = None;
@@ -51,23 +53,34 @@ pub fn parse_authorization(v: &str) -> Result<AuthHeader, ParseError> {
             sig = Some(x);
         }
     }
-    let missing = |k: &str| ParseError(format!("Authorization header requires '{k}' parameter. Authorization={v}"));
+    let missing = |k: &str| {
+        ParseError(format!(
+            "Authorization header requires '{k}' parameter. Authorization={v}"
+        ))
+    };
     let cred = cred.ok_or_else(|| missing("Credential"))?;
     let signed = signed.ok_or_else(|| missing("SignedHeaders"))?;
     let sig = sig.ok_or_else(|| missing("Signature"))?;
     let parts: Vec<&str> = cred.split('/').collect();
     let [ak, date, region, service, term] = parts.as_slice() else {
-        return Err(ParseError(format!("Credential should be scoped to a valid region. Credential={cred}")));
+        return Err(ParseError(format!(
+            "Credential should be scoped to a valid region. Credential={cred}"
+        )));
     };
     if *term != "aws4_request" {
-        return Err(ParseError("Credential should be scoped with a valid terminator: 'aws4_request'".into()));
+        return Err(ParseError(
+            "Credential should be scoped with a valid terminator: 'aws4_request'".into(),
+        ));
     }
     Ok(AuthHeader {
         access_key: ak.to_string(),
         date: date.to_string(),
         region: region.to_string(),
         service: service.to_string(),
-        signed_headers: signed.split(';').map(|h| h.trim().to_ascii_lowercase()).collect(),
+        signed_headers: signed
+            .split(';')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect(),
         signature: sig.to_ascii_lowercase(),
     })
 }
@@ -86,7 +99,9 @@ pub fn uri_encode(s: &str, keep_slash: bool) -> String {
 }
 
 fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Removes `.` and `..` segments and empty segments (double slashes), keeping a trailing `/`.
@@ -113,7 +128,11 @@ pub fn normalize_path(path: &str) -> String {
 /// once more, which is AWS's "double encoding" for every service but S3 (§2.1).
 pub fn canonical_uri(path: &str, normalize: bool) -> String {
     let p = if path.is_empty() { "/" } else { path };
-    let p = if normalize { normalize_path(p) } else { p.to_string() };
+    let p = if normalize {
+        normalize_path(p)
+    } else {
+        p.to_string()
+    };
     uri_encode(&p, true)
 }
 
@@ -125,7 +144,10 @@ pub fn canonical_query(query: &str, skip: Option<&str>) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (uri_encode(&percent_decode(k), false), uri_encode(&percent_decode(v), false))
+            (
+                uri_encode(&percent_decode(k), false),
+                uri_encode(&percent_decode(v), false),
+            )
         })
         .filter(|(k, _)| skip != Some(k.as_str()))
         .collect();
@@ -181,7 +203,11 @@ pub fn canonical_request(
         }
         lines.push(format!("{name}:{}", values.join(",")));
     }
-    let signed_list = names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(";");
+    let signed_list = names
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
     Ok(format!(
         "{}\n{}\n{}\n{}\n\n{}\n{}",
         r.method,
@@ -200,7 +226,10 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// `AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hex(sha256(canonical))}`.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical: &str) -> String {
-    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", sha256_hex(canonical.as_bytes()))
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        sha256_hex(canonical.as_bytes())
+    )
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -225,7 +254,11 @@ pub fn signature(key: &[u8], string_to_sign: &str) -> String {
 
 /// Constant-time comparison of two hex signatures.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -254,6 +287,9 @@ mod tests {
     #[test]
     fn canonical_query_sorts_and_encodes() {
         assert_eq!(canonical_query("b=2&a=%2B&a=1&c", None), "a=%2B&a=1&b=2&c=");
-        assert_eq!(canonical_query("nextToken=a/b+c=", None), "nextToken=a%2Fb%2Bc%3D");
+        assert_eq!(
+            canonical_query("nextToken=a/b+c=", None),
+            "nextToken=a%2Fb%2Bc%3D"
+        );
     }
 }

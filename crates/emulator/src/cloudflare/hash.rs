@@ -66,10 +66,22 @@ mod tests {
     #[test]
     fn spec_vectors() {
         assert_eq!(of_bytes(b"", ""), "af1349b9f5f9a1a6a0404dea36dcc949");
-        assert_eq!(of_bytes(b"hello world\n", "txt"), "64e86c1f4ec071b997f1a6af69931db3");
-        assert_eq!(of_bytes(b"<h1>hi</h1>\n", "html"), "17453d0cfb9bacc76d9f30d3cb9ca048");
-        assert_eq!(of_bytes(b"foobar", "png"), "2082190357cfd3617ccfe04f340c6247");
-        assert_eq!(of_bytes(b"headersfile", ""), "95dedb64e6d4940fc2e0f11f711cc2f4");
+        assert_eq!(
+            of_bytes(b"hello world\n", "txt"),
+            "64e86c1f4ec071b997f1a6af69931db3"
+        );
+        assert_eq!(
+            of_bytes(b"<h1>hi</h1>\n", "html"),
+            "17453d0cfb9bacc76d9f30d3cb9ca048"
+        );
+        assert_eq!(
+            of_bytes(b"foobar", "png"),
+            "2082190357cfd3617ccfe04f340c6247"
+        );
+        assert_eq!(
+            of_bytes(b"headersfile", ""),
+            "95dedb64e6d4940fc2e0f11f711cc2f4"
+        );
         assert_eq!(of_bytes(b"func", "js"), "09a79777abda8ccc8bdd51dd3ff8e9e9");
     }
 
@@ -96,7 +108,11 @@ mod tests {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             let p = dir.path().join("f");
             std::fs::write(&p, &data).expect("write");
-            assert_eq!(of_file(&p, "bin").expect("hash"), of_bytes(&data, "bin"), "len {len}");
+            assert_eq!(
+                of_file(&p, "bin").expect("hash"),
+                of_bytes(&data, "bin"),
+                "len {len}"
+            );
         }
     }
 }

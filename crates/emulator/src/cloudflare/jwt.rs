@@ -38,7 +38,8 @@ fn mac(secret: &[u8], data: &[u8]) -> Vec<u8> {
 /// Checks signature and expiry; returns the claims.
 pub fn verify(secret: &[u8], token: &str, now_secs: u64) -> Result<Value, JwtError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwtError::Invalid);
     };
@@ -63,7 +64,10 @@ mod tests {
     fn round_trips_and_detects_tampering_and_expiry() {
         let t = issue(b"k", &json!({"exp": 100, "max_file_count_allowed": 20000}));
         assert_eq!(t.split('.').count(), 3);
-        assert_eq!(verify(b"k", &t, 99).expect("valid")["max_file_count_allowed"], 20000);
+        assert_eq!(
+            verify(b"k", &t, 99).expect("valid")["max_file_count_allowed"],
+            20000
+        );
         assert_eq!(verify(b"k", &t, 100), Err(JwtError::Expired));
         assert_eq!(verify(b"other", &t, 0), Err(JwtError::Invalid));
         let mut forged = t.clone();

@@ -197,7 +197,9 @@ pub(crate) fn authenticate(app: &App, req: &Req, access: Access) -> Result<(), C
             Some((scheme, t))
                 if scheme.eq_ignore_ascii_case("bearer")
                     && !t.trim().is_empty()
-                    && t.trim().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+                    && t.trim()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
             {
                 t.trim().to_string()
             }
@@ -245,7 +247,11 @@ pub(crate) fn check_account(app: &App, acc: &str, path: &str) -> Result<(), CfEr
     if accounts(app).iter().any(|a| a == acc) {
         Ok(())
     } else {
-        Err(CfError::new(403, 9109, "Unauthorized to access requested resource"))
+        Err(CfError::new(
+            403,
+            9109,
+            "Unauthorized to access requested resource",
+        ))
     }
 }
 
@@ -262,7 +268,11 @@ fn rate_limit(app: &App) -> Result<(), CfError> {
     }
     g.rate.1 += 1;
     if g.rate.1 > limit {
-        let mut e = CfError::new(429, 971, "Please wait and consider throttling your request speed");
+        let mut e = CfError::new(
+            429,
+            971,
+            "Please wait and consider throttling your request speed",
+        );
         e.retry_after = Some(window + 300 - now);
         return Err(e);
     }
@@ -307,7 +317,15 @@ async fn route(app: &Arc<App>, req: Req) -> CfResult {
             pages::route(app, req, &acc, &rest).await
         }
         (m, ["accounts", acc, "workers", rest @ ..]) => {
-            authenticate(app, &req, if m == Method::GET { Access::Read } else { Access::Write })?;
+            authenticate(
+                app,
+                &req,
+                if m == Method::GET {
+                    Access::Read
+                } else {
+                    Access::Write
+                },
+            )?;
             check_account(app, acc, &path)?;
             let acc = acc.to_string();
             let rest: Vec<String> = rest.iter().map(|x| x.to_string()).collect();

@@ -44,7 +44,10 @@ fn valid_name(name: &str) -> bool {
 
 /// The project as the API returns it.
 pub fn project_json(p: &PagesProject) -> Value {
-    let latest = p.deployments.last().map(|d| pages_deploy::deployment_json(p, d, now_ms()));
+    let latest = p
+        .deployments
+        .last()
+        .map(|d| pages_deploy::deployment_json(p, d, now_ms()));
     let canonical = p
         .production
         .as_ref()
@@ -92,8 +95,14 @@ fn list(app: &App, req: &Req, acc: &str) -> CfResult {
         .filter(|((a, _), _)| a == acc)
         .map(|(_, p)| project_json(p))
         .collect();
-    let page = req.query_param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
-    let per = req.query_param("per_page").and_then(|p| p.parse().ok()).unwrap_or(10);
+    let page = req
+        .query_param("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1);
+    let per = req
+        .query_param("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(10);
     ok_list(items, page, per)
 }
 
@@ -107,7 +116,10 @@ async fn create(app: &Arc<App>, req: Req, acc: &str) -> CfResult {
             "Project name must be 1-58 lowercase letters, numbers or dashes, and cannot start or end with a dash.",
         ));
     }
-    let branch = v["production_branch"].as_str().unwrap_or("main").to_string();
+    let branch = v["production_branch"]
+        .as_str()
+        .unwrap_or("main")
+        .to_string();
     let configs = if v["deployment_configs"].is_object() {
         v["deployment_configs"].clone()
     } else {

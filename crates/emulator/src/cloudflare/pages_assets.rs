@@ -32,8 +32,12 @@ fn is_hash(s: &str) -> bool {
 /// Checks the upload JWT. An expired one gets the real non-JSON `403 Expired JWT` (§3.6).
 fn authorize(app: &App, req: &Req) -> Result<Value, Response> {
     let unauthorized = || {
-        CfError::new(401, codes::JWT_UNAUTHORIZED, "Authorization failed: invalid upload token")
-            .into_response()
+        CfError::new(
+            401,
+            codes::JWT_UNAUTHORIZED,
+            "Authorization failed: invalid upload token",
+        )
+        .into_response()
     };
     let token = req.bearer().ok_or_else(unauthorized)?;
     match jwt::verify(app.cf.secret(), token, now_secs()) {
@@ -90,7 +94,9 @@ async fn check_missing(app: &App, req: Req, claims: &Value) -> Result<Response, 
         return Err(CfError::new(
             400,
             codes::TOO_MANY_FILES,
-            format!("Pages only supports up to {limit} files in a deployment for your current plan."),
+            format!(
+                "Pages only supports up to {limit} files in a deployment for your current plan."
+            ),
         ));
     }
     let mut seen = HashSet::new();
@@ -182,16 +188,25 @@ impl ItemsSeed<'_> {
                     cands.push(e.to_ascii_uppercase());
                 }
             }
-            if let Some(e) = cands.into_iter().find(|e| hash::finish(h.clone(), e) == item.key) {
+            if let Some(e) = cands
+                .into_iter()
+                .find(|e| hash::finish(h.clone(), e) == item.key)
+            {
                 self.verified.push((item.key.clone(), e));
             }
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(self.app.blobs.tmp_dir())
-            .map_err(|e| e.to_string())?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(self.app.blobs.tmp_dir()).map_err(|e| e.to_string())?;
         tmp.write_all(&bytes).map_err(|e| e.to_string())?;
         self.app
             .blobs
-            .commit(Ns::CfPages, &item.key, tmp.into_temp_path(), bytes.len() as u64, ct)
+            .commit(
+                Ns::CfPages,
+                &item.key,
+                tmp.into_temp_path(),
+                bytes.len() as u64,
+                ct,
+            )
             .map_err(|e| e.to_string())?;
         Ok(())
     }
@@ -205,9 +220,15 @@ async fn upload(app: &Arc<App>, req: Req) -> Result<Response, CfError> {
     let max_size = app.knobs().cloudflare_max_file_size;
     let res = tokio::task::spawn_blocking(move || -> Result<Vec<(String, String)>, String> {
         let f = std::fs::File::open(&spooled.path).map_err(|e| e.to_string())?;
-        let mut seed = ItemsSeed { app: &app2, max_size, verified: Vec::new() };
+        let mut seed = ItemsSeed {
+            app: &app2,
+            max_size,
+            verified: Vec::new(),
+        };
         let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 20, f));
-        (&mut seed).deserialize(&mut de).map_err(|e| e.to_string())?;
+        (&mut seed)
+            .deserialize(&mut de)
+            .map_err(|e| e.to_string())?;
         de.end().map_err(|e| e.to_string())?;
         Ok(seed.verified)
     })

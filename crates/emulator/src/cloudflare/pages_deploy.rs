@@ -45,9 +45,17 @@ pub fn deployment_json(p: &PagesProject, d: &PagesDeployment, now: u64) -> Value
             })
         })
         .collect();
-    let latest = if ready { stages[4].clone() } else { stages[3].clone() };
+    let latest = if ready {
+        stages[4].clone()
+    } else {
+        stages[3].clone()
+    };
     let aliases = if ready {
-        json!([format!("https://{}.{}", branch_label(&d.branch), p.subdomain)])
+        json!([format!(
+            "https://{}.{}",
+            branch_label(&d.branch),
+            p.subdomain
+        )])
     } else {
         Value::Null
     };
@@ -90,18 +98,30 @@ pub async fn route(app: &Arc<App>, req: Req, acc: &str, name: &str, rest: &[Stri
                 .rev()
                 .map(|d| deployment_json(p, d, now))
                 .collect();
-            let page = req.query_param("page").and_then(|v| v.parse().ok()).unwrap_or(1);
-            let per = req.query_param("per_page").and_then(|v| v.parse().ok()).unwrap_or(25);
+            let page = req
+                .query_param("page")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let per = req
+                .query_param("per_page")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(25);
             ok_list(items, page, per)
         }
-        (Method::GET, [id]) => with_deployment(app, &key, id, |p, d, now| Ok(deployment_json(p, d, now))),
-        (Method::GET, [id, "history", "logs"]) => with_deployment(app, &key, id, |_, d, now| {
-            let mut data = vec![json!({"line": "Initializing build environment...", "ts": iso8601(d.created_ms)})];
-            if d.ready_ms <= now {
-                data.push(json!({"line": "Success: Your site was deployed!", "ts": iso8601(d.ready_ms)}));
-            }
-            Ok(json!({"total": data.len(), "includes_container_logs": false, "data": data}))
-        }),
+        (Method::GET, [id]) => {
+            with_deployment(app, &key, id, |p, d, now| Ok(deployment_json(p, d, now)))
+        }
+        (Method::GET, [id, "history", "logs"]) => {
+            with_deployment(app, &key, id, |_, d, now| {
+                let mut data = vec![
+                    json!({"line": "Initializing build environment...", "ts": iso8601(d.created_ms)}),
+                ];
+                if d.ready_ms <= now {
+                    data.push(json!({"line": "Success: Your site was deployed!", "ts": iso8601(d.ready_ms)}));
+                }
+                Ok(json!({"total": data.len(), "includes_container_logs": false, "data": data}))
+            })
+        }
         (Method::POST, [id, "rollback"]) => rollback(app, &key, id),
         (Method::DELETE, [id]) => {
             let mut g = app.cf.lock();
@@ -166,7 +186,11 @@ fn rollback(app: &App, key: &(String, String), id: &str) -> CfResult {
     let id = d.id.clone();
     p.production = Some(id.clone());
     let p = &*p;
-    let d = p.deployments.iter().find(|d| d.id == id).ok_or_else(deployment_not_found)?;
+    let d = p
+        .deployments
+        .iter()
+        .find(|d| d.id == id)
+        .ok_or_else(deployment_not_found)?;
     ok(deployment_json(p, d, now))
 }
 
@@ -195,7 +219,11 @@ async fn read_form(req: Req) -> Result<Form, CfError> {
             "_headers" => form.headers = Some(text()),
             "_redirects" => form.redirects = Some(text()),
             // `_worker.bundle`, `_routes.json`, Functions config: accepted, not executed.
-            "branch" | "commit_message" | "commit_hash" | "commit_dirty" | "pages_build_output_dir"
+            "branch"
+            | "commit_message"
+            | "commit_hash"
+            | "commit_dirty"
+            | "pages_build_output_dir"
             | "wrangler_config_hash" => {
                 form.fields.insert(name, text());
             }
@@ -258,16 +286,36 @@ async fn create(app: &Arc<App>, req: Req, key: (String, String)) -> CfResult {
         .map(|(path, _, meta)| {
             (
                 path.trim_start_matches('/').to_string(),
-                SiteFile { path: meta.path.clone(), size: meta.size, content_type: None },
+                SiteFile {
+                    path: meta.path.clone(),
+                    size: meta.size,
+                    content_type: None,
+                },
             )
         })
         .collect();
     let mut site = Site::new(Platform::Cloudflare, files, NotFound::SpaIfNo404);
-    site.headers = form.headers.as_deref().map(rules::parse_headers).unwrap_or_default();
-    site.redirects = form.redirects.as_deref().map(rules::parse_redirects).unwrap_or_default();
+    site.headers = form
+        .headers
+        .as_deref()
+        .map(rules::parse_headers)
+        .unwrap_or_default();
+    site.redirects = form
+        .redirects
+        .as_deref()
+        .map(rules::parse_redirects)
+        .unwrap_or_default();
 
-    let branch = form.fields.get("branch").cloned().unwrap_or_else(|| prod_branch.clone());
-    let environment = if branch == prod_branch { "production" } else { "preview" };
+    let branch = form
+        .fields
+        .get("branch")
+        .cloned()
+        .unwrap_or_else(|| prod_branch.clone());
+    let environment = if branch == prod_branch {
+        "production"
+    } else {
+        "preview"
+    };
     let now = now_ms();
     let id = app.ids.uuid();
     let d = PagesDeployment {
@@ -306,7 +354,14 @@ async fn verify_hashes(
         let g = app.cf.lock();
         entries
             .iter()
-            .map(|(path, h, meta)| (path.clone(), h.clone(), hash::extension(path).to_string(), meta))
+            .map(|(path, h, meta)| {
+                (
+                    path.clone(),
+                    h.clone(),
+                    hash::extension(path).to_string(),
+                    meta,
+                )
+            })
             .filter(|(_, h, ext, _)| !g.verified.contains(&(h.clone(), ext.clone())))
             .map(|(path, h, ext, meta)| (path, format!("{h}:{ext}"), meta.path.clone()))
             .collect()

@@ -29,7 +29,10 @@ pub fn live_site(s: &Script) -> Option<Arc<Site>> {
         .versions
         .iter()
         .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))?;
-    s.versions.iter().find(|v| &v.id == vid).map(|v| v.site.clone())
+    s.versions
+        .iter()
+        .find(|v| &v.id == vid)
+        .map(|v| v.site.clone())
 }
 
 /// Routes `/accounts/{acc}/workers/...`.
@@ -39,13 +42,19 @@ pub async fn route(app: &Arc<App>, req: Req, acc: &str, rest: &[String]) -> CfRe
     match (req.method.clone(), r.as_slice()) {
         (Method::GET, ["subdomain"]) => match app.cf.lock().workers_subdomain.clone() {
             Some(s) => ok(json!({"subdomain": s})),
-            None => Err(CfError::new(404, 10007, "This account does not have a workers.dev subdomain.")),
+            None => Err(CfError::new(
+                404,
+                10007,
+                "This account does not have a workers.dev subdomain.",
+            )),
         },
         (Method::PUT, ["subdomain"]) => {
             let v = json_body(req).await?;
             let s = v["subdomain"]
                 .as_str()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                .filter(|s| {
+                    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
                 .ok_or_else(|| CfError::bad_request("Invalid subdomain"))?;
             app.cf.lock().workers_subdomain = Some(s.to_ascii_lowercase());
             ok(json!({"subdomain": s.to_ascii_lowercase()}))
@@ -81,18 +90,27 @@ pub async fn route(app: &Arc<App>, req: Req, acc: &str, rest: &[String]) -> CfRe
         (Method::GET, ["workers", name]) => {
             let g = app.cf.lock();
             let s = g.scripts.get(&key(name)).ok_or_else(no_worker)?;
-            let mut sub = json!({"enabled": s.subdomain_enabled, "previews_enabled": s.previews_enabled});
+            let mut sub =
+                json!({"enabled": s.subdomain_enabled, "previews_enabled": s.previews_enabled});
             if let (true, Some(d)) = (s.subdomain_enabled, &g.workers_subdomain) {
                 sub["url"] = json!(format!("https://{}.{d}.workers.dev", s.name));
             }
-            ok(json!({"id": s.name, "name": s.name, "subdomain": sub, "created_on": iso8601(s.created_ms)}))
+            ok(
+                json!({"id": s.name, "name": s.name, "subdomain": sub, "created_on": iso8601(s.created_ms)}),
+            )
         }
         (Method::PUT, ["scripts", name]) => upload_script(app, req, acc, name, true).await,
         (Method::DELETE, ["scripts", name]) => {
-            app.cf.lock().scripts.remove(&key(name)).ok_or_else(no_worker)?;
+            app.cf
+                .lock()
+                .scripts
+                .remove(&key(name))
+                .ok_or_else(no_worker)?;
             ok(Value::Null)
         }
-        (Method::POST, ["scripts", name, "versions"]) => upload_script(app, req, acc, name, false).await,
+        (Method::POST, ["scripts", name, "versions"]) => {
+            upload_script(app, req, acc, name, false).await
+        }
         (Method::GET, ["scripts", name, "versions"]) => {
             let g = app.cf.lock();
             let s = g.scripts.get(&key(name)).ok_or_else(no_worker)?;
@@ -127,7 +145,11 @@ pub async fn route(app: &Arc<App>, req: Req, acc: &str, rest: &[String]) -> CfRe
             let v = json_body(req).await?;
             let mut g = app.cf.lock();
             if v["enabled"] == true && g.workers_subdomain.is_none() {
-                return Err(CfError::new(400, 10063, "You need a workers.dev subdomain before enabling it for a script."));
+                return Err(CfError::new(
+                    400,
+                    10063,
+                    "You need a workers.dev subdomain before enabling it for a script.",
+                ));
             }
             let s = g.scripts.get_mut(&key(name)).ok_or_else(no_worker)?;
             if let Some(e) = v["enabled"].as_bool() {
@@ -177,14 +199,17 @@ fn site_from_assets(app: &App, acc: &str, name: &str, metadata: &Value) -> Resul
     let token = metadata["assets"]["jwt"]
         .as_str()
         .ok_or_else(|| CfError::new(400, 10021, "Assets-only Workers need metadata.assets.jwt."))?;
-    let claims = jwt::verify(app.cf.secret(), token, now_secs()).map_err(|e| {
-        CfError::new(400, 10021, format!("Invalid assets completion token: {e}"))
-    })?;
+    let claims = jwt::verify(app.cf.secret(), token, now_secs())
+        .map_err(|e| CfError::new(400, 10021, format!("Invalid assets completion token: {e}")))?;
     if claims["scope"] != "workers-assets-complete"
         || claims["account_id"] != acc
         || claims["script"] != name
     {
-        return Err(CfError::new(400, 10021, "The assets token does not belong to this Worker."));
+        return Err(CfError::new(
+            400,
+            10021,
+            "The assets token does not belong to this Worker.",
+        ));
     }
     let sid = claims["session"].as_str().unwrap_or("");
     let manifest = {
@@ -194,7 +219,11 @@ fn site_from_assets(app: &App, acc: &str, name: &str, metadata: &Value) -> Resul
             .get(sid)
             .ok_or_else(|| CfError::new(400, 10021, "Unknown assets upload session."))?;
         if !s.missing.is_empty() {
-            return Err(CfError::new(400, 10021, "The assets upload is not complete."));
+            return Err(CfError::new(
+                400,
+                10021,
+                "The assets upload is not complete.",
+            ));
         }
         s.manifest.clone()
     };
@@ -206,7 +235,11 @@ fn site_from_assets(app: &App, acc: &str, name: &str, metadata: &Value) -> Resul
             .ok_or_else(|| CfError::new(400, 10021, format!("Asset {path} is missing.")))?;
         files.insert(
             path.trim_start_matches('/').to_string(),
-            SiteFile { path: meta.path.clone(), size: meta.size, content_type: meta.content_type.clone() },
+            SiteFile {
+                path: meta.path.clone(),
+                size: meta.size,
+                content_type: meta.content_type.clone(),
+            },
         );
     }
     let cfg = &metadata["assets"]["config"];
@@ -215,8 +248,14 @@ fn site_from_assets(app: &App, acc: &str, name: &str, metadata: &Value) -> Resul
         _ => NotFound::Page404,
     };
     let mut site = Site::new(Platform::Cloudflare, files, not_found);
-    site.headers = cfg["_headers"].as_str().map(rules::parse_headers).unwrap_or_default();
-    site.redirects = cfg["_redirects"].as_str().map(rules::parse_redirects).unwrap_or_default();
+    site.headers = cfg["_headers"]
+        .as_str()
+        .map(rules::parse_headers)
+        .unwrap_or_default();
+    site.redirects = cfg["_redirects"]
+        .as_str()
+        .map(rules::parse_redirects)
+        .unwrap_or_default();
     Ok(site)
 }
 
@@ -241,10 +280,18 @@ async fn read_metadata(req: Req) -> Result<Value, CfError> {
 }
 
 /// Script `PUT` (creates and deploys) or `POST …/versions` (creates a version only).
-async fn upload_script(app: &Arc<App>, req: Req, acc: &str, name: &str, deploy_now: bool) -> CfResult {
+async fn upload_script(
+    app: &Arc<App>,
+    req: Req,
+    acc: &str,
+    name: &str,
+    deploy_now: bool,
+) -> CfResult {
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if !valid {
         return Err(CfError::new(400, 10016, "Invalid Worker name."));
     }
@@ -309,21 +356,35 @@ async fn deploy(app: &Arc<App>, req: Req, acc: &str, name: &str) -> CfResult {
         .as_array()
         .map(|a| {
             a.iter()
-                .filter_map(|x| Some((x["version_id"].as_str()?.to_string(), x["percentage"].as_f64()?)))
+                .filter_map(|x| {
+                    Some((
+                        x["version_id"].as_str()?.to_string(),
+                        x["percentage"].as_f64()?,
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
     let total: f64 = versions.iter().map(|(_, p)| p).sum();
     if versions.is_empty() || (total - 100.0).abs() > 1e-6 {
-        return Err(CfError::bad_request("Deployment versions must add up to 100 percent."));
+        return Err(CfError::bad_request(
+            "Deployment versions must add up to 100 percent.",
+        ));
     }
     let mut g = app.cf.lock();
     let s = g
         .scripts
         .get_mut(&(acc.to_string(), name.to_string()))
         .ok_or_else(no_worker)?;
-    if let Some((bad, _)) = versions.iter().find(|(id, _)| !s.versions.iter().any(|v| &v.id == id)) {
-        return Err(CfError::new(404, 10237, format!("Version {bad} does not exist on this Worker.")));
+    if let Some((bad, _)) = versions
+        .iter()
+        .find(|(id, _)| !s.versions.iter().any(|v| &v.id == id))
+    {
+        return Err(CfError::new(
+            404,
+            10237,
+            format!("Version {bad} does not exist on this Worker."),
+        ));
     }
     let d = WorkerDeployment {
         id: app.ids.uuid(),

@@ -57,7 +57,9 @@ pub async fn session(app: &Arc<App>, req: Req, acc: &str, script: &str) -> CfRes
         let h = e["hash"].as_str().unwrap_or("");
         let size = e["size"].as_u64();
         if !path.starts_with('/') || h.len() != 32 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(CfError::bad_request(format!("Invalid manifest entry for {path}")));
+            return Err(CfError::bad_request(format!(
+                "Invalid manifest entry for {path}"
+            )));
         }
         let size = size.ok_or_else(|| CfError::bad_request(format!("Missing size for {path}")))?;
         if size > knobs.cloudflare_max_file_size {
@@ -126,7 +128,10 @@ async fn verify_stored(
         let g = app.cf.lock();
         stored
             .into_iter()
-            .filter(|(p, h, _)| !g.verified.contains(&(h.clone(), hash::extension(p).to_string())))
+            .filter(|(p, h, _)| {
+                !g.verified
+                    .contains(&(h.clone(), hash::extension(p).to_string()))
+            })
             .collect()
     };
     if todo.is_empty() {
@@ -151,19 +156,30 @@ async fn verify_stored(
             app.cf.lock().verified.extend(pairs);
             Ok(())
         }
-        Err((path, why)) => Err(CfError::new(400, codes::HASH_MISMATCH, format!("Hash mismatch for {path}: {why}"))),
+        Err((path, why)) => Err(CfError::new(
+            400,
+            codes::HASH_MISMATCH,
+            format!("Hash mismatch for {path}: {why}"),
+        )),
     }
 }
 
 /// Verifies an upload-session JWT; returns the session id.
 fn authorize(app: &App, req: &Req) -> Result<String, Response> {
-    let unauthorized =
-        || CfError::new(401, 10000, "Authentication error: invalid assets upload token").into_response();
+    let unauthorized = || {
+        CfError::new(
+            401,
+            10000,
+            "Authentication error: invalid assets upload token",
+        )
+        .into_response()
+    };
     let token = req.bearer().ok_or_else(unauthorized)?;
     match jwt::verify(app.cf.secret(), token, now_secs()) {
-        Ok(c) if c["scope"] == "workers-assets-upload" => {
-            c["session"].as_str().map(str::to_string).ok_or_else(unauthorized)
-        }
+        Ok(c) if c["scope"] == "workers-assets-upload" => c["session"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(unauthorized),
         Ok(_) | Err(JwtError::Invalid) => Err(unauthorized()),
         Err(JwtError::Expired) => Err((
             StatusCode::FORBIDDEN,
@@ -196,7 +212,9 @@ fn expectations(app: &App, sid: &str) -> Result<HashMap<String, (HashSet<String>
         .ok_or_else(|| CfError::new(404, 10007, "Upload session not found"))?;
     let mut m: HashMap<String, (HashSet<String>, u64)> = HashMap::new();
     for (path, (h, size)) in &s.manifest {
-        let e = m.entry(h.clone()).or_insert_with(|| (HashSet::new(), *size));
+        let e = m
+            .entry(h.clone())
+            .or_insert_with(|| (HashSet::new(), *size));
         e.0.insert(hash::extension(path).to_string());
     }
     Ok(m)
@@ -290,11 +308,17 @@ where
         }
         written += out.len() as u64;
         if written > max {
-            return Err(CfError::new(400, codes::FILE_TOO_LARGE, format!("Asset too large: {h} is over 25 MiB.")));
+            return Err(CfError::new(
+                400,
+                codes::FILE_TOO_LARGE,
+                format!("Asset too large: {h} is over 25 MiB."),
+            ));
         }
-        tmp.write_all(&out).map_err(|e| CfError::new(500, 10002, e.to_string()))?;
+        tmp.write_all(&out)
+            .map_err(|e| CfError::new(500, 10002, e.to_string()))?;
     }
-    dec.finish().map_err(|e| CfError::bad_request(format!("{h}: {e}")))?;
+    dec.finish()
+        .map_err(|e| CfError::bad_request(format!("{h}: {e}")))?;
     if written != *size {
         return Err(CfError::bad_request(format!(
             "{h}: received {written} bytes, the manifest says {size}"
@@ -304,7 +328,9 @@ where
         if base64 {
             hash::finish(hasher.clone(), ext) == h
         } else {
-            hash::of_file(tmp.path(), ext).map(|a| a == h).unwrap_or(false)
+            hash::of_file(tmp.path(), ext)
+                .map(|a| a == h)
+                .unwrap_or(false)
         }
     };
     if let Some(bad) = exts.iter().find(|e| !hash_ok(e)) {

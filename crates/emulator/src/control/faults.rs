@@ -100,7 +100,11 @@ impl Faults {
 
     /// Removes every fault.
     pub fn clear(&self) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clear();
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clear();
     }
 
     /// Removes one fault.
@@ -200,7 +204,10 @@ pub fn response(spec: &FaultSpec) -> Response {
         resp.headers_mut().insert("content-type", v);
     }
     for (k, v) in &spec.headers {
-        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             resp.headers_mut().insert(k, v);
         }
     }
@@ -218,13 +225,30 @@ mod tests {
     #[test]
     fn count_limits_firing_and_filters_match() {
         let faults = Faults::default();
-        faults.add(spec(r#"{"platform":"netlify","method":"PUT","path":"/files/","status":500,"count":2}"#), 1);
-        assert!(faults.decide(Some("vercel"), "PUT", "/api/v1/deploys/x/files/a").respond.is_none());
-        assert!(faults.decide(Some("netlify"), "GET", "/api/v1/deploys/x/files/a").respond.is_none());
+        faults.add(
+            spec(
+                r#"{"platform":"netlify","method":"PUT","path":"/files/","status":500,"count":2}"#,
+            ),
+            1,
+        );
+        assert!(faults
+            .decide(Some("vercel"), "PUT", "/api/v1/deploys/x/files/a")
+            .respond
+            .is_none());
+        assert!(faults
+            .decide(Some("netlify"), "GET", "/api/v1/deploys/x/files/a")
+            .respond
+            .is_none());
         for _ in 0..2 {
-            assert!(faults.decide(Some("netlify"), "put", "/api/v1/deploys/x/files/a").respond.is_some());
+            assert!(faults
+                .decide(Some("netlify"), "put", "/api/v1/deploys/x/files/a")
+                .respond
+                .is_some());
         }
-        assert!(faults.decide(Some("netlify"), "PUT", "/api/v1/deploys/x/files/a").respond.is_none());
+        assert!(faults
+            .decide(Some("netlify"), "PUT", "/api/v1/deploys/x/files/a")
+            .respond
+            .is_none());
     }
 
     #[test]

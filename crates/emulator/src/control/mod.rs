@@ -103,8 +103,7 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
                 Ok(v) => v,
                 Err(r) => return r,
             };
-            let (Some(platform), Some(name)) = (v["platform"].as_str(), v["name"].as_str())
-            else {
+            let (Some(platform), Some(name)) = (v["platform"].as_str(), v["name"].as_str()) else {
                 return bad("expected {\"platform\", \"name\"}");
             };
             match platform {
@@ -137,7 +136,15 @@ fn state(app: &App) -> Value {
         .blobs
         .counts()
         .into_iter()
-        .map(|(k, v)| (serde_json::to_value(k).ok().and_then(|k| k.as_str().map(String::from)).unwrap_or_default(), json!(v)))
+        .map(|(k, v)| {
+            (
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|k| k.as_str().map(String::from))
+                    .unwrap_or_default(),
+                json!(v),
+            )
+        })
         .collect();
     json!({
         "cloudflare": app.cf.dump(app),

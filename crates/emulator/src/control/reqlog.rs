@@ -58,6 +58,10 @@ impl RequestLog {
 
     /// Empties the log (sequence numbers keep growing).
     pub fn clear(&self) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).1.clear();
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clear();
     }
 }

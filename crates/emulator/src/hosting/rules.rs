@@ -53,9 +53,9 @@ pub fn parse_headers(text: &str) -> Vec<HeaderRule> {
                 pattern: line.trim().to_string(),
                 headers: Vec::new(),
             });
-        } else if let (Some(rule), Some((k, v))) = (rules.last_mut(), line.trim().split_once(':'))
-        {
-            rule.headers.push((k.trim().to_string(), v.trim().to_string()));
+        } else if let (Some(rule), Some((k, v))) = (rules.last_mut(), line.trim().split_once(':')) {
+            rule.headers
+                .push((k.trim().to_string(), v.trim().to_string()));
         }
     }
     rules
@@ -79,8 +79,16 @@ mod tests {
         assert_eq!(
             parse_redirects("/old /new 301\n# c\n/blog/* /posts/:splat 302\n"),
             vec![
-                Redirect { from: "/old".into(), to: "/new".into(), status: 301 },
-                Redirect { from: "/blog/*".into(), to: "/posts/:splat".into(), status: 302 },
+                Redirect {
+                    from: "/old".into(),
+                    to: "/new".into(),
+                    status: 301
+                },
+                Redirect {
+                    from: "/blog/*".into(),
+                    to: "/posts/:splat".into(),
+                    status: 302
+                },
             ]
         );
         let h = parse_headers("/* \n  X-Test: 1\n");

@@ -24,7 +24,9 @@ fn is_sha1(s: &str) -> bool {
 pub fn is_anonymous_deploy(app: &App, site: &str, id: &str) -> bool {
     let g = app.netlify.lock();
     find(&g, site).is_some_and(|s| s.drop.is_some())
-        && g.deploys.get(id).is_some_and(|d| find(&g, site).is_some_and(|s| s.id == d.site_id))
+        && g.deploys
+            .get(id)
+            .is_some_and(|d| find(&g, site).is_some_and(|s| s.id == d.site_id))
 }
 
 fn render(g: &Inner, d: &NDeploy, state: Option<&str>) -> Response {
@@ -48,7 +50,11 @@ pub(crate) fn apply_manifest(
             .filter(|s| is_sha1(s))
             .ok_or_else(|| err(422, &format!("Invalid SHA1 for {path}")))?;
         let path = path.trim_start_matches('/');
-        if path.is_empty() || path.contains('#') || path.contains('?') || path.split('/').any(|p| p == "..") {
+        if path.is_empty()
+            || path.contains('#')
+            || path.contains('?')
+            || path.split('/').any(|p| p == "..")
+        {
             return Err(err(422, &format!("Invalid filename {path}")));
         }
         map.insert(path.to_string(), sha.to_ascii_lowercase());
@@ -87,7 +93,10 @@ pub async fn create(app: &Arc<App>, req: Req, site_key: &str) -> Response {
         created_ms: now,
         updated_ms: now,
         draft: v["draft"].as_bool().unwrap_or(false),
-        branch: v["branch"].as_str().filter(|b| !b.is_empty()).map(str::to_string),
+        branch: v["branch"]
+            .as_str()
+            .filter(|b| !b.is_empty())
+            .map(str::to_string),
         title: title.or_else(|| v["title"].as_str().map(str::to_string)),
         files: BTreeMap::new(),
         required: Vec::new(),
@@ -203,9 +212,15 @@ pub fn list(app: &App, site_key: &str) -> Response {
     let Some(site) = find(&g, site_key) else {
         return err(404, "Not Found");
     };
-    let mut ds: Vec<&NDeploy> = g.deploys.values().filter(|d| d.site_id == site.id).collect();
+    let mut ds: Vec<&NDeploy> = g
+        .deploys
+        .values()
+        .filter(|d| d.site_id == site.id)
+        .collect();
     ds.sort_by_key(|d| std::cmp::Reverse(d.created_ms));
-    ok(Value::Array(ds.iter().map(|d| deploy_json(site, d, None)).collect()))
+    ok(Value::Array(
+        ds.iter().map(|d| deploy_json(site, d, None)).collect(),
+    ))
 }
 
 /// `POST /sites/{site_id}/deploys/{id}/restore`: publishes a ready deploy (201, §9).
@@ -258,7 +273,10 @@ pub fn rollback(app: &App, site_key: &str) -> Response {
 /// `DELETE /deploys/{id}`.
 pub fn delete(app: &App, id: &str) -> Response {
     let mut g = app.netlify.lock();
-    if g.sites.values().any(|s| s.published_deploy.as_deref() == Some(id)) {
+    if g.sites
+        .values()
+        .any(|s| s.published_deploy.as_deref() == Some(id))
+    {
         return err(422, "The published deploy cannot be deleted");
     }
     match g.deploys.remove(id) {

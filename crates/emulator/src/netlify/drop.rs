@@ -109,7 +109,10 @@ async fn create(app: &Arc<App>, req: Req) -> Response {
     let name = {
         let mut g = app.netlify.lock();
         g.deploys.insert(deploy_id.clone(), d);
-        g.sites.get(&site_id).map(|s| s.name.clone()).unwrap_or_default()
+        g.sites
+            .get(&site_id)
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
     };
     if required.is_empty() {
         files::finish(app, &deploy_id).await;
@@ -139,7 +142,10 @@ async fn claim(app: &Arc<App>, req: Req) -> Response {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (site, token) = (v["site"].as_str().unwrap_or(""), v["token"].as_str().unwrap_or(""));
+    let (site, token) = (
+        v["site"].as_str().unwrap_or(""),
+        v["token"].as_str().unwrap_or(""),
+    );
     let mut g = app.netlify.lock();
     super::advance(&mut g, now_ms());
     let Some(id) = find(&g, site).map(|s| s.id.clone()) else {

@@ -58,7 +58,10 @@ pub async fn upload(app: &Arc<App>, req: Req, id: &str, raw: &str) -> Response {
         let Some(d) = g.deploys.get(id) else {
             return err(404, "Not Found");
         };
-        (d.site_id.clone(), d.files.get(&path).cloned().map(|s| (s, d.phase)))
+        (
+            d.site_id.clone(),
+            d.files.get(&path).cloned().map(|s| (s, d.phase)),
+        )
     };
     if let Err(r) = authorize(app, &req, &site_id) {
         return r;
@@ -66,11 +69,21 @@ pub async fn upload(app: &Arc<App>, req: Req, id: &str, raw: &str) -> Response {
     let Some((expected, phase)) = expected else {
         return err(422, &format!("File {path} is not part of deploy {id}"));
     };
-    if matches!(phase, Phase::Processing | Phase::Ready | Phase::Error | Phase::New) {
-        return err(422, &format!("Deploy {id} is not accepting uploads (state {phase:?})"));
+    if matches!(
+        phase,
+        Phase::Processing | Phase::Ready | Phase::Error | Phase::New
+    ) {
+        return err(
+            422,
+            &format!("Deploy {id} is not accepting uploads (state {phase:?})"),
+        );
     }
     let mut hasher = Sha1::new();
-    let spooled = match body::spool(req.body, app.blobs.tmp_dir(), MAX_FILE, |c| hasher.update(c)).await {
+    let spooled = match body::spool(req.body, app.blobs.tmp_dir(), MAX_FILE, |c| {
+        hasher.update(c)
+    })
+    .await
+    {
         Ok(s) => s,
         Err(e) => return err(400, &e.to_string()),
     };
@@ -79,7 +92,10 @@ pub async fn upload(app: &Arc<App>, req: Req, id: &str, raw: &str) -> Response {
         return err(422, &format!("Uploaded file {path} did not match deploy"));
     }
     let size = spooled.size;
-    if let Err(e) = app.blobs.commit(Ns::Netlify, &sha, spooled.path, size, None) {
+    if let Err(e) = app
+        .blobs
+        .commit(Ns::Netlify, &sha, spooled.path, size, None)
+    {
         return err(500, &e.to_string());
     }
     let done = {
@@ -97,7 +113,9 @@ pub async fn upload(app: &Arc<App>, req: Req, id: &str, raw: &str) -> Response {
     if done {
         finish(app, id).await;
     }
-    let mime = mime_guess::from_path(&path).first_or_octet_stream().to_string();
+    let mime = mime_guess::from_path(&path)
+        .first_or_octet_stream()
+        .to_string();
     ok(json!({"id": sha, "path": format!("/{path}"), "sha": sha, "mime_type": mime, "size": size}))
 }
 
@@ -134,7 +152,14 @@ async fn build_site(app: &App, files: &BTreeMap<String, String>) -> Site {
     let mut map = HashMap::new();
     for (path, sha) in files {
         if let Some(meta) = app.blobs.get(Ns::Netlify, sha) {
-            map.insert(path.clone(), SiteFile { path: meta.path.clone(), size: meta.size, content_type: None });
+            map.insert(
+                path.clone(),
+                SiteFile {
+                    path: meta.path.clone(),
+                    size: meta.size,
+                    content_type: None,
+                },
+            );
         }
     }
     let mut site = Site::new(Platform::Netlify, map, NotFound::Page404);
@@ -154,7 +179,10 @@ async fn build_site(app: &App, files: &BTreeMap<String, String>) -> Site {
 
 fn unquote(v: &str) -> String {
     let v = v.trim();
-    v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v).to_string()
+    v.strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(v)
+        .to_string()
 }
 
 /// Reads `[[redirects]]` and `[[headers]]` tables from the synthetic `netlify.toml` (§4).
@@ -176,11 +204,18 @@ pub fn parse_toml(text: &str) -> (Vec<Redirect>, Vec<HeaderRule>) {
         if line.starts_with('[') {
             mode = match line {
                 "[[redirects]]" => {
-                    redirects.push(Redirect { from: String::new(), to: String::new(), status: 301 });
+                    redirects.push(Redirect {
+                        from: String::new(),
+                        to: String::new(),
+                        status: 301,
+                    });
                     Mode::Redirect
                 }
                 "[[headers]]" => {
-                    headers.push(HeaderRule { pattern: String::new(), headers: Vec::new() });
+                    headers.push(HeaderRule {
+                        pattern: String::new(),
+                        headers: Vec::new(),
+                    });
                     Mode::Header
                 }
                 "[headers.values]" => Mode::HeaderValues,
@@ -188,7 +223,9 @@ pub fn parse_toml(text: &str) -> (Vec<Redirect>, Vec<HeaderRule>) {
             };
             continue;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let (k, v) = (unquote(k), unquote(v));
         match mode {
             Mode::Redirect => {
@@ -227,7 +264,14 @@ mod tests {
     fn reads_the_synthetic_toml_of_the_spec() {
         let toml = "plugins = []\n[functions]\n  [functions.\"*\"]\n[build]\n[[headers]]\nfor = \"/*\"\n  [headers.values]\n  X-Test = \"1\"\n[[redirects]]\nfrom = \"/old\"\nto = \"/new\"\nstatus = 301\nforce = false\n  [redirects.query]\n";
         let (r, h) = parse_toml(toml);
-        assert_eq!(r, vec![Redirect { from: "/old".into(), to: "/new".into(), status: 301 }]);
+        assert_eq!(
+            r,
+            vec![Redirect {
+                from: "/old".into(),
+                to: "/new".into(),
+                status: 301
+            }]
+        );
         assert_eq!(h[0].pattern, "/*");
         assert_eq!(h[0].headers, vec![("X-Test".to_string(), "1".to_string())]);
     }

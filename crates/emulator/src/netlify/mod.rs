@@ -50,7 +50,9 @@ pub struct State {
 impl State {
     /// Fresh state.
     pub fn new(config: &Config) -> Self {
-        let s = Self { inner: Mutex::new(Inner::default()) };
+        let s = Self {
+            inner: Mutex::new(Inner::default()),
+        };
         s.reset(config);
         s
     }
@@ -83,7 +85,8 @@ impl State {
             .sites
             .values()
             .map(|s| {
-                let mut deploys: Vec<&NDeploy> = g.deploys.values().filter(|d| d.site_id == s.id).collect();
+                let mut deploys: Vec<&NDeploy> =
+                    g.deploys.values().filter(|d| d.site_id == s.id).collect();
                 deploys.sort_by_key(|d| d.created_ms);
                 json!({
                     "id": s.id, "name": s.name, "published_deploy": s.published_deploy,
@@ -232,7 +235,13 @@ fn caller(app: &App, req: &Req) -> Result<Caller, Response> {
         Ok(Caller::ReadOnly)
     } else if t == cfg.expired_token {
         Err(err(401, "Access Denied: token expired"))
-    } else if app.netlify.lock().drop_tokens.get(t).is_some_and(|exp| *exp > now_ms()) {
+    } else if app
+        .netlify
+        .lock()
+        .drop_tokens
+        .get(t)
+        .is_some_and(|exp| *exp > now_ms())
+    {
         Ok(Caller::Drop(t.to_string()))
     } else {
         Err(err(401, "Access Denied: invalid token"))
@@ -271,8 +280,10 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
     let ((limit, remaining, reset), over) = rate(app, &key);
     let mut resp = if over {
         let mut r = err(429, "API Request rate limit surpassed for application");
-        r.headers_mut()
-            .insert("retry-after", HeaderValue::from(reset.saturating_sub(now_secs()).max(1)));
+        r.headers_mut().insert(
+            "retry-after",
+            HeaderValue::from(reset.saturating_sub(now_secs()).max(1)),
+        );
         r
     } else {
         route(app, req).await
@@ -328,7 +339,9 @@ async fn route(app: &Arc<App>, req: Req) -> Response {
             "default": true, "type_name": "Starter", "type_slug": "starter", "roles_allowed": ["Owner"],
         }])),
         (Method::GET, ["accounts", _slug, "env"]) => ok(json!([])),
-        (_, ["sites", ..]) | (_, [_, "sites"]) | (_, ["deploys", ..]) => sites::route(app, req, &o).await,
+        (_, ["sites", ..]) | (_, [_, "sites"]) | (_, ["deploys", ..]) => {
+            sites::route(app, req, &o).await
+        }
         _ => err(404, "Not Found"),
     }
 }

@@ -35,7 +35,8 @@ fn valid_name(n: &str) -> bool {
         && !n.starts_with('-')
         && !n.ends_with('-')
         && !n.contains("--")
-        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn name_error(msg: &str) -> Response {
@@ -46,13 +47,36 @@ fn name_error(msg: &str) -> Response {
         .into_response()
 }
 
-const ADJECTIVES: [&str; 8] = ["tubular", "tranquil", "leafy", "preeminent", "sparkly", "jovial", "stellar", "vivid"];
-const NOUNS: [&str; 8] = ["melomakarona", "marshmallow", "gecko", "fenglisu", "otter", "biscuit", "comet", "lantern"];
+const ADJECTIVES: [&str; 8] = [
+    "tubular",
+    "tranquil",
+    "leafy",
+    "preeminent",
+    "sparkly",
+    "jovial",
+    "stellar",
+    "vivid",
+];
+const NOUNS: [&str; 8] = [
+    "melomakarona",
+    "marshmallow",
+    "gecko",
+    "fenglisu",
+    "otter",
+    "biscuit",
+    "comet",
+    "lantern",
+];
 
 /// A random `adjective-noun-6hex` name, as Netlify picks for unnamed sites.
 pub(crate) fn random_name(app: &App) -> String {
     let a = app.ids.seed() as usize;
-    format!("{}-{}-{}", ADJECTIVES[a % 8], NOUNS[(a / 8) % 8], app.ids.hex(6))
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES[a % 8],
+        NOUNS[(a / 8) % 8],
+        app.ids.hex(6)
+    )
 }
 
 /// Creates a site (name validated and unique), returning its JSON.
@@ -148,7 +172,9 @@ pub async fn route(app: &Arc<App>, req: Req, s: &[&str]) -> Response {
         (Method::GET, ["sites", key, "deploys"]) => deploys::list(app, key),
         (Method::POST, ["sites", key, "deploys"]) => deploys::create(app, req, key).await,
         (Method::GET, ["sites", key, "deploys", id]) => deploys::get(app, Some(key), id),
-        (Method::PUT, ["sites", key, "deploys", id]) => deploys::update(app, req, Some(key), id).await,
+        (Method::PUT, ["sites", key, "deploys", id]) => {
+            deploys::update(app, req, Some(key), id).await
+        }
         (Method::DELETE, ["sites", _, "deploys", id]) | (Method::DELETE, ["deploys", id]) => {
             deploys::delete(app, id)
         }

@@ -54,7 +54,8 @@ pub async fn spool(
 ) -> Result<Spooled, BodyError> {
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
     let (std_file, path) = tmp.into_parts();
-    let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(std_file));
+    let mut file =
+        tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(std_file));
     let mut stream = body.into_data_stream();
     let mut size = 0u64;
     while let Some(chunk) = stream.next().await {

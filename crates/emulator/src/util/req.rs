@@ -52,7 +52,7 @@ impl Req {
         Some(
             rest.split('/')
                 .filter(|s| !s.is_empty())
-                .map(|s| decode(s))
+                .map(decode)
                 .collect(),
         )
     }

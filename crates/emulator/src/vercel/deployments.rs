@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 
 use super::projects::{self, find};
-use super::{advance, authenticate, err, json_body, ok, scope_slug, Inner, VDeployment, USERNAME, USER_ID};
+use super::{
+    advance, authenticate, err, json_body, ok, scope_slug, Inner, VDeployment, USERNAME, USER_ID,
+};
 use crate::blobs::Ns;
 use crate::hosting::{NotFound, Site, SiteFile};
 use crate::util::req::Req;
@@ -28,8 +30,16 @@ pub fn deployment_json(g: &Inner, d: &VDeployment, now: u64, fresh: bool) -> Val
     } else {
         "BUILDING"
     };
-    let scope = g.projects.get(&d.project_id).map(|p| p.scope.clone()).unwrap_or_default();
-    let is_prod = g.projects.get(&d.project_id).and_then(|p| p.production.as_deref()) == Some(d.id.as_str());
+    let scope = g
+        .projects
+        .get(&d.project_id)
+        .map(|p| p.scope.clone())
+        .unwrap_or_default();
+    let is_prod = g
+        .projects
+        .get(&d.project_id)
+        .and_then(|p| p.production.as_deref())
+        == Some(d.id.as_str());
     json!({
         "id": d.id,
         "uid": d.id,
@@ -78,11 +88,18 @@ pub async fn route(app: &Arc<App>, req: Req, rest: &[String]) -> Response {
             let mut ds: Vec<&VDeployment> = g
                 .deployments
                 .values()
-                .filter(|d| g.projects.get(&d.project_id).is_some_and(|p| p.scope == scope))
+                .filter(|d| {
+                    g.projects
+                        .get(&d.project_id)
+                        .is_some_and(|p| p.scope == scope)
+                })
                 .filter(|d| pid.as_deref().is_none_or(|p| p == d.project_id))
                 .collect();
             ds.sort_by_key(|d| std::cmp::Reverse(d.created_ms));
-            let list: Vec<Value> = ds.iter().map(|d| deployment_json(&g, d, now, false)).collect();
+            let list: Vec<Value> = ds
+                .iter()
+                .map(|d| deployment_json(&g, d, now, false))
+                .collect();
             let n = list.len();
             ok(json!({"deployments": list, "pagination": {"count": n, "next": null, "prev": null}}))
         }
@@ -94,20 +111,39 @@ pub async fn route(app: &Arc<App>, req: Req, rest: &[String]) -> Response {
                 .deployments
                 .values()
                 .find(|d| d.id == *id || d.host == *id)
-                .filter(|d| g.projects.get(&d.project_id).is_some_and(|p| p.scope == scope));
+                .filter(|d| {
+                    g.projects
+                        .get(&d.project_id)
+                        .is_some_and(|p| p.scope == scope)
+                });
             match d {
                 Some(d) => ok(deployment_json(&g, d, now, false)),
-                None => err(404, "deployment_not_found", "Deployment not found", json!({})),
+                None => err(
+                    404,
+                    "deployment_not_found",
+                    "Deployment not found",
+                    json!({}),
+                ),
             }
         }
         (Method::DELETE, [id]) => {
             let mut g = app.vercel.lock();
             match g.deployments.remove(*id) {
                 Some(_) => ok(json!({"uid": id, "state": "DELETED"})),
-                None => err(404, "deployment_not_found", "Deployment not found", json!({})),
+                None => err(
+                    404,
+                    "deployment_not_found",
+                    "Deployment not found",
+                    json!({}),
+                ),
             }
         }
-        _ => err(404, "not_found", "The requested API endpoint was not found.", json!({})),
+        _ => err(
+            404,
+            "not_found",
+            "The requested API endpoint was not found.",
+            json!({}),
+        ),
     }
 }
 
@@ -147,7 +183,10 @@ async fn create(app: &Arc<App>, req: Req, scope: &str) -> Response {
     }
     let mut entries = Vec::new();
     for f in &files {
-        let Some(file) = f["file"].as_str().map(|s| s.trim_start_matches('/').to_string()) else {
+        let Some(file) = f["file"]
+            .as_str()
+            .map(|s| s.trim_start_matches('/').to_string())
+        else {
             return bad("Invalid request: every `files` entry needs `file`.");
         };
         if file.split('/').any(|p| p == "..") {
@@ -157,7 +196,9 @@ async fn create(app: &Arc<App>, req: Req, scope: &str) -> Response {
             let bytes = match f["encoding"].as_str() {
                 Some("base64") => match base64::engine::general_purpose::STANDARD.decode(data) {
                     Ok(b) => b,
-                    Err(_) => return bad(&format!("Invalid request: `data` of {file} is not base64")),
+                    Err(_) => {
+                        return bad(&format!("Invalid request: `data` of {file} is not base64"))
+                    }
                 },
                 _ => data.as_bytes().to_vec(),
             };
@@ -165,12 +206,20 @@ async fn create(app: &Arc<App>, req: Req, scope: &str) -> Response {
             if let Err(e) = app.blobs.put_bytes(Ns::Vercel, &sha, &bytes, None) {
                 return err(500, "internal_server_error", &e.to_string(), json!({}));
             }
-            entries.push(Entry { file, sha, size: Some(bytes.len() as u64) });
+            entries.push(Entry {
+                file,
+                sha,
+                size: Some(bytes.len() as u64),
+            });
         } else if let Some(sha) = f["sha"].as_str() {
             if !is_sha1(sha) {
                 return bad(&format!("Invalid request: `sha` of {file} is not a SHA-1"));
             }
-            entries.push(Entry { file, sha: sha.to_ascii_lowercase(), size: f["size"].as_u64() });
+            entries.push(Entry {
+                file,
+                sha: sha.to_ascii_lowercase(),
+                size: f["size"].as_u64(),
+            });
         }
         // `{file, mode}` without sha: a directory entry.
     }
@@ -181,28 +230,53 @@ async fn create(app: &Arc<App>, req: Req, scope: &str) -> Response {
         .map(|e| e.sha.clone())
         .collect();
     if !missing.is_empty() {
-        return err(400, "missing_files", "Missing files", json!({"missing": missing}));
+        return err(
+            400,
+            "missing_files",
+            "Missing files",
+            json!({"missing": missing}),
+        );
     }
     let mut site_files = HashMap::new();
     for e in &entries {
-        let Some(meta) = app.blobs.get(Ns::Vercel, &e.sha) else { continue };
+        let Some(meta) = app.blobs.get(Ns::Vercel, &e.sha) else {
+            continue;
+        };
         if e.size.is_some_and(|s| s != meta.size) {
-            return bad(&format!("Invalid request: size of {} does not match its uploaded file", e.file));
+            return bad(&format!(
+                "Invalid request: size of {} does not match its uploaded file",
+                e.file
+            ));
         }
-        site_files.insert(e.file.clone(), SiteFile { path: meta.path.clone(), size: meta.size, content_type: None });
+        site_files.insert(
+            e.file.clone(),
+            SiteFile {
+                path: meta.path.clone(),
+                size: meta.size,
+                content_type: None,
+            },
+        );
     }
     let name = v["name"].as_str().unwrap_or("").to_string();
     let project_key = v["project"].as_str().map(str::to_string);
-    let target = v["target"].as_str().filter(|t| *t == "production").map(str::to_string);
+    let target = v["target"]
+        .as_str()
+        .filter(|t| *t == "production")
+        .map(str::to_string);
     let prebuilt = req_flag(&v);
     let mut g = app.vercel.lock();
     let now = now_ms();
-    let pid = match project_key.as_deref().and_then(|k| find(&g, scope, k)).map(|p| p.id.clone()) {
+    let pid = match project_key
+        .as_deref()
+        .and_then(|k| find(&g, scope, k))
+        .map(|p| p.id.clone())
+    {
         Some(id) => id,
         None if project_key.is_some() && name.is_empty() => return projects::not_found(),
         None => match find(&g, scope, &name).map(|p| p.id.clone()) {
             Some(id) => id,
-            None => match projects::create(app, &mut g, scope, &name, v["projectSettings"].clone()) {
+            None => match projects::create(app, &mut g, scope, &name, v["projectSettings"].clone())
+            {
                 Ok(id) => id,
                 Err(r) => return r,
             },
@@ -229,7 +303,11 @@ async fn create(app: &Arc<App>, req: Req, scope: &str) -> Response {
             .collect()
     };
     let pname = p.name.clone();
-    let host = format!("{pname}-{}-{}.vercel.app", app.ids.alnum(9), scope_slug(scope));
+    let host = format!(
+        "{pname}-{}-{}.vercel.app",
+        app.ids.alnum(9),
+        scope_slug(scope)
+    );
     let d = VDeployment {
         id: format!("dpl_{}", app.ids.alnum(28)),
         project_id: pid,
@@ -250,9 +328,13 @@ async fn create(app: &Arc<App>, req: Req, scope: &str) -> Response {
 }
 
 fn req_flag(v: &Value) -> bool {
-    v["files"]
-        .as_array()
-        .is_some_and(|fs| fs.iter().any(|f| f["file"].as_str().is_some_and(|n| n.starts_with(".vercel/output/"))))
+    v["files"].as_array().is_some_and(|fs| {
+        fs.iter().any(|f| {
+            f["file"]
+                .as_str()
+                .is_some_and(|n| n.starts_with(".vercel/output/"))
+        })
+    })
 }
 
 /// The directory served: Build Output API static dir, the project's `outputDirectory`, or
@@ -262,7 +344,11 @@ fn output_dir(settings: &Value, files: &HashMap<String, SiteFile>, prebuilt: boo
         return ".vercel/output/static".into();
     }
     if let Some(o) = settings["outputDirectory"].as_str() {
-        return o.trim_matches('/').trim_start_matches("./").trim_start_matches('.').to_string();
+        return o
+            .trim_matches('/')
+            .trim_start_matches("./")
+            .trim_start_matches('.')
+            .to_string();
     }
     if files.keys().any(|k| k.starts_with("public/")) {
         return "public".into();

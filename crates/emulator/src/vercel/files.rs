@@ -30,18 +30,27 @@ fn quota(app: &App) -> Result<(), Response> {
     let limit = knobs.vercel_daily_upload_quota;
     if g.uploads.1 >= limit {
         let reset_ms = g.uploads.0 + DAY_MS;
-        let name = if knobs.vercel_plan == "pro" { "api-upload-paid" } else { "api-upload-free" };
+        let name = if knobs.vercel_plan == "pro" {
+            "api-upload-paid"
+        } else {
+            "api-upload-free"
+        };
         let mut r = err(
             429,
             "rate_limited",
-            &format!("Too many requests - try again in 24 hours (more than {limit}, code: \"{name}\")."),
+            &format!(
+                "Too many requests - try again in 24 hours (more than {limit}, code: \"{name}\")."
+            ),
             json!({
                 "name": name,
                 "limit": {"remaining": 0, "reset": reset_ms / 1000, "resetMs": reset_ms, "total": limit},
             }),
         );
         let h = r.headers_mut();
-        h.insert("retry-after", HeaderValue::from((reset_ms.saturating_sub(now)) / 1000 + 1));
+        h.insert(
+            "retry-after",
+            HeaderValue::from((reset_ms.saturating_sub(now)) / 1000 + 1),
+        );
         h.insert("x-ratelimit-limit", HeaderValue::from(limit));
         h.insert("x-ratelimit-remaining", HeaderValue::from(0));
         h.insert("x-ratelimit-reset", HeaderValue::from(reset_ms / 1000));
@@ -65,35 +74,78 @@ pub async fn upload(app: &Arc<App>, req: Req) -> Response {
         .or_else(|| req.header("x-now-digest"))
         .map(|d| d.trim().to_ascii_lowercase())
     else {
-        return err(400, "missing_digest", "Missing `x-vercel-digest` or `x-now-digest` header", json!({}));
+        return err(
+            400,
+            "missing_digest",
+            "Missing `x-vercel-digest` or `x-now-digest` header",
+            json!({}),
+        );
     };
     if digest.len() != 40 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return err(400, "invalid_digest", "The digest must be a SHA-1 in hex", json!({}));
+        return err(
+            400,
+            "invalid_digest",
+            "The digest must be a SHA-1 in hex",
+            json!({}),
+        );
     }
-    let declared: Option<u64> = match req.header("x-now-size").or_else(|| req.header("x-vercel-size")) {
+    let declared: Option<u64> = match req
+        .header("x-now-size")
+        .or_else(|| req.header("x-vercel-size"))
+    {
         Some(s) => match s.trim().parse() {
             Ok(n) => Some(n),
-            Err(_) => return err(400, "invalid_size", "Invalid `x-now-size` header", json!({})),
+            Err(_) => {
+                return err(
+                    400,
+                    "invalid_size",
+                    "Invalid `x-now-size` header",
+                    json!({}),
+                )
+            }
         },
         None => None,
     };
-    let length: Option<u64> = req.header("content-length").and_then(|s| s.trim().parse().ok());
+    let length: Option<u64> = req
+        .header("content-length")
+        .and_then(|s| s.trim().parse().ok());
     if let (Some(a), Some(b)) = (declared, length) {
         if a != b {
-            return err(400, "invalid_size", "`x-now-size` does not match Content-Length", json!({}));
+            return err(
+                400,
+                "invalid_size",
+                "`x-now-size` does not match Content-Length",
+                json!({}),
+            );
         }
     }
     if let Err(r) = quota(app) {
         return r;
     }
     let mut hasher = Sha1::new();
-    let spooled = match body::spool(req.body, app.blobs.tmp_dir(), MAX_FILE, |c| hasher.update(c)).await {
+    let spooled = match body::spool(req.body, app.blobs.tmp_dir(), MAX_FILE, |c| {
+        hasher.update(c)
+    })
+    .await
+    {
         Ok(s) => s,
-        Err(body::BodyError::TooLarge(_)) => return err(413, "payload_too_large", "Request Entity Too Large", json!({})),
+        Err(body::BodyError::TooLarge(_)) => {
+            return err(
+                413,
+                "payload_too_large",
+                "Request Entity Too Large",
+                json!({}),
+            )
+        }
         Err(e) => return err(400, "bad_request", &e.to_string(), json!({})),
     };
     if declared.is_some_and(|n| n != spooled.size) {
-        return err(400, "invalid_size", "The uploaded size does not match `x-now-size`", json!({}));
+        return err(
+            400,
+            "invalid_size",
+            "The uploaded size does not match `x-now-size`",
+            json!({}),
+        );
     }
     let actual = hex::encode(hasher.finalize());
     if actual != digest {
@@ -105,7 +157,10 @@ pub async fn upload(app: &Arc<App>, req: Req) -> Response {
         );
     }
     let size = spooled.size;
-    if let Err(e) = app.blobs.commit(Ns::Vercel, &digest, spooled.path, size, None) {
+    if let Err(e) = app
+        .blobs
+        .commit(Ns::Vercel, &digest, spooled.path, size, None)
+    {
         return err(500, "internal_server_error", &e.to_string(), json!({}));
     }
     count_upload(app);

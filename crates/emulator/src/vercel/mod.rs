@@ -101,7 +101,9 @@ pub struct State {
 impl State {
     /// Fresh state.
     pub fn new(config: &Config) -> Self {
-        let s = Self { inner: Mutex::new(Inner::default()) };
+        let s = Self {
+            inner: Mutex::new(Inner::default()),
+        };
         s.reset(config);
         s
     }
@@ -135,7 +137,11 @@ impl State {
             .projects
             .values()
             .map(|p| {
-                let mut ds: Vec<&VDeployment> = g.deployments.values().filter(|d| d.project_id == p.id).collect();
+                let mut ds: Vec<&VDeployment> = g
+                    .deployments
+                    .values()
+                    .filter(|d| d.project_id == p.id)
+                    .collect();
                 ds.sort_by_key(|d| d.created_ms);
                 json!({
                     "id": p.id, "name": p.name, "scope": p.scope,
@@ -177,13 +183,17 @@ pub(crate) fn advance(g: &mut Inner, now: u64) {
         .collect();
     ready.sort();
     for (_, id) in ready {
-        let Some(d) = g.deployments.get_mut(&id) else { continue };
+        let Some(d) = g.deployments.get_mut(&id) else {
+            continue;
+        };
         d.settled = true;
         if d.target.as_deref() != Some("production") {
             continue;
         }
         let pid = d.project_id.clone();
-        let Some(p) = g.projects.get_mut(&pid) else { continue };
+        let Some(p) = g.projects.get_mut(&pid) else {
+            continue;
+        };
         if p.rolled_back {
             continue;
         }
@@ -223,7 +233,12 @@ pub(crate) async fn json_body(req: Req) -> Result<Value, Response> {
 /// Returns `(scope id, read_only)`.
 pub(crate) fn authenticate(app: &App, req: &Req, write: bool) -> Result<String, Response> {
     let Some(t) = req.bearer() else {
-        return Err(err(403, "forbidden", "The request is missing an authentication token", json!({"missingToken": true})));
+        return Err(err(
+            403,
+            "forbidden",
+            "The request is missing an authentication token",
+            json!({"missingToken": true}),
+        ));
     };
     let cfg = &app.config;
     if t == cfg.readonly_token {
@@ -236,9 +251,16 @@ pub(crate) fn authenticate(app: &App, req: &Req, write: bool) -> Result<String, 
             ));
         }
     } else if t != cfg.vercel_token {
-        return Err(err(403, "forbidden", "Not authorized", json!({"invalidToken": true})));
+        return Err(err(
+            403,
+            "forbidden",
+            "Not authorized",
+            json!({"invalidToken": true}),
+        ));
     }
-    let team = req.query_param("teamId").or_else(|| req.query_param("slug"));
+    let team = req
+        .query_param("teamId")
+        .or_else(|| req.query_param("slug"));
     match team.as_deref() {
         None | Some("") => Ok(USER_ID.to_string()),
         Some(TEAM_ID) | Some(TEAM_SLUG) => Ok(TEAM_ID.to_string()),
@@ -264,7 +286,10 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
     let segs = req.segments("").unwrap_or_default();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let m = req.method.clone();
-    let version = s.first().and_then(|v| v.strip_prefix('v')).and_then(|n| n.parse::<u32>().ok());
+    let version = s
+        .first()
+        .and_then(|v| v.strip_prefix('v'))
+        .and_then(|n| n.parse::<u32>().ok());
     match (m, s.as_slice(), version) {
         (Method::GET, ["v2" | "www", "user"], _) => match authenticate(app, &req, false) {
             Ok(_) => ok(json!({"user": {
@@ -274,7 +299,9 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
             Err(r) => r,
         },
         (Method::GET, ["v1" | "v2", "teams"], _) => match authenticate(app, &req, false) {
-            Ok(_) => ok(json!({"teams": [team_json()], "pagination": {"count": 1, "next": null, "prev": null}})),
+            Ok(_) => ok(
+                json!({"teams": [team_json()], "pagination": {"count": 1, "next": null, "prev": null}}),
+            ),
             Err(r) => r,
         },
         (Method::GET, ["teams", id], _) | (Method::GET, ["v2", "teams", id], _) => {
@@ -285,12 +312,19 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
             }
         }
         (_, [_, "projects", ..], Some(_)) => projects::route(app, req, &s[1..]).await,
-        (Method::POST, ["v2", "files"], _) | (Method::POST, ["v2", "now", "files"], _) => files::upload(app, req).await,
+        (Method::POST, ["v2", "files"], _) | (Method::POST, ["v2", "now", "files"], _) => {
+            files::upload(app, req).await
+        }
         (_, [_, "deployments", ..], Some(_)) | (_, [_, "now", "deployments", ..], Some(_)) => {
             let rest = if s[1] == "now" { &s[3..] } else { &s[2..] };
             let rest: Vec<String> = rest.iter().map(|x| x.to_string()).collect();
             deployments::route(app, req, &rest).await
         }
-        _ => err(404, "not_found", "The requested API endpoint was not found.", json!({})),
+        _ => err(
+            404,
+            "not_found",
+            "The requested API endpoint was not found.",
+            json!({}),
+        ),
     }
 }

@@ -18,7 +18,8 @@ pub fn valid_name(n: &str) -> bool {
     !n.is_empty()
         && n.len() <= 100
         && !n.contains("---")
-        && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
 }
 
 /// Project JSON.
@@ -56,7 +57,13 @@ pub(crate) fn not_found() -> Response {
 }
 
 /// Creates a project in `scope`; the production host moves aside when the name is taken.
-pub fn create(app: &App, g: &mut Inner, scope: &str, name: &str, settings: Value) -> Result<String, Response> {
+pub fn create(
+    app: &App,
+    g: &mut Inner,
+    scope: &str,
+    name: &str,
+    settings: Value,
+) -> Result<String, Response> {
     if !valid_name(name) {
         return Err(err(
             400,
@@ -66,18 +73,31 @@ pub fn create(app: &App, g: &mut Inner, scope: &str, name: &str, settings: Value
         ));
     }
     if find(g, scope, name).is_some() {
-        return Err(err(409, "conflict", &format!("A project with the name \"{name}\" already exists."), json!({})));
+        return Err(err(
+            409,
+            "conflict",
+            &format!("A project with the name \"{name}\" already exists."),
+            json!({}),
+        ));
     }
     let label_used = |g: &Inner, host: &str| g.projects.values().any(|p| p.production_host == host);
     let mut host = format!("{name}.vercel.app");
     if g.taken.contains(name) || label_used(g, &host) {
         host = format!("{name}-{}.vercel.app", scope_slug(scope));
         if label_used(g, &host) {
-            host = format!("{name}-{}-{}.vercel.app", app.ids.alnum(6), scope_slug(scope));
+            host = format!(
+                "{name}-{}-{}.vercel.app",
+                app.ids.alnum(6),
+                scope_slug(scope)
+            );
         }
     }
     let id = format!("prj_{}", app.ids.alnum(28));
-    let settings = if settings.is_object() { settings } else { json!({}) };
+    let settings = if settings.is_object() {
+        settings
+    } else {
+        json!({})
+    };
     g.projects.insert(
         id.clone(),
         VProject {
@@ -163,12 +183,29 @@ pub async fn route(app: &Arc<App>, req: Req, s: &[&str]) -> Response {
                     *op == "promote" || d.target.as_deref() == Some("production")
                 }
                 Some(d) if d.project_id == pid => {
-                    return err(400, "deployment_not_ready", "The deployment is not ready.", json!({}));
+                    return err(
+                        400,
+                        "deployment_not_ready",
+                        "The deployment is not ready.",
+                        json!({}),
+                    );
                 }
-                _ => return err(404, "deployment_not_found", "Deployment not found", json!({})),
+                _ => {
+                    return err(
+                        404,
+                        "deployment_not_found",
+                        "Deployment not found",
+                        json!({}),
+                    )
+                }
             };
             if !ok_target {
-                return err(400, "bad_request", "Only production deployments can be rolled back to.", json!({}));
+                return err(
+                    400,
+                    "bad_request",
+                    "Only production deployments can be rolled back to.",
+                    json!({}),
+                );
             }
             let host = match g.projects.get_mut(&pid) {
                 Some(p) => {
@@ -186,6 +223,11 @@ pub async fn route(app: &Arc<App>, req: Req, s: &[&str]) -> Response {
             }
             (StatusCode::CREATED, axum::Json(json!({}))).into_response()
         }
-        _ => err(404, "not_found", "The requested API endpoint was not found.", json!({})),
+        _ => err(
+            404,
+            "not_found",
+            "The requested API endpoint was not found.",
+            json!({}),
+        ),
     }
 }

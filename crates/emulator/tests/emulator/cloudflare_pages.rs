@@ -28,7 +28,13 @@ async fn create_project(e: &Emu, name: &str) -> Value {
 }
 
 async fn upload_token(e: &Emu, name: &str) -> String {
-    let (_, v) = json(e.authed(Method::GET, &pages(&format!("/{name}/upload-token"))).send().await.expect("send")).await;
+    let (_, v) = json(
+        e.authed(Method::GET, &pages(&format!("/{name}/upload-token")))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     v["result"]["jwt"].as_str().expect("jwt").to_string()
 }
 
@@ -36,7 +42,15 @@ async fn upload_token(e: &Emu, name: &str) -> String {
 async fn upload_files(e: &Emu, jwt: &str, files: &[(&str, &[u8])]) -> Vec<String> {
     let hashes: Vec<String> = files
         .iter()
-        .map(|(p, b)| cf_hash(b, std::path::Path::new(p).extension().and_then(|x| x.to_str()).unwrap_or("")))
+        .map(|(p, b)| {
+            cf_hash(
+                b,
+                std::path::Path::new(p)
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .unwrap_or(""),
+            )
+        })
         .collect();
     let (s, v) = json(
         e.req(Method::POST, "/client/v4/pages/assets/check-missing")
@@ -83,14 +97,25 @@ async fn upload_files(e: &Emu, jwt: &str, files: &[(&str, &[u8])]) -> Vec<String
     missing
 }
 
-async fn deploy(e: &Emu, name: &str, manifest: Value, branch: Option<&str>, headers: Option<&str>) -> (StatusCode, Value) {
+async fn deploy(
+    e: &Emu,
+    name: &str,
+    manifest: Value,
+    branch: Option<&str>,
+    headers: Option<&str>,
+) -> (StatusCode, Value) {
     let mut parts: Vec<Part> = vec![("manifest", None, None, manifest.to_string().into_bytes())];
     if let Some(b) = branch {
         parts.push(("branch", None, None, b.as_bytes().to_vec()));
     }
     parts.push(("commit_message", None, None, b"hello".to_vec()));
     if let Some(h) = headers {
-        parts.push(("_headers", Some("_headers"), Some("application/octet-stream"), h.as_bytes().to_vec()));
+        parts.push((
+            "_headers",
+            Some("_headers"),
+            Some("application/octet-stream"),
+            h.as_bytes().to_vec(),
+        ));
     }
     let (ct, body) = multipart(&parts);
     json(
@@ -117,7 +142,10 @@ fn manifest_of(files: &[(&str, &[u8])]) -> Value {
     let m: serde_json::Map<String, Value> = files
         .iter()
         .map(|(p, b)| {
-            let ext = std::path::Path::new(p).extension().and_then(|x| x.to_str()).unwrap_or("");
+            let ext = std::path::Path::new(p)
+                .extension()
+                .and_then(|x| x.to_str())
+                .unwrap_or("");
             (p.to_string(), json!(cf_hash(b, ext)))
         })
         .collect();
@@ -135,29 +163,75 @@ async fn token_verify_distinguishes_valid_expired_invalid_and_missing() {
         async move { json(r.send().await.expect("send")).await }
     };
     let (s, v) = verify(Some(TOKEN)).await;
-    assert_eq!((s, v["result"]["status"].as_str()), (StatusCode::OK, Some("active")));
+    assert_eq!(
+        (s, v["result"]["status"].as_str()),
+        (StatusCode::OK, Some("active"))
+    );
     let (_, v) = verify(Some(EXPIRED)).await;
     assert_eq!(v["result"]["status"], "expired");
     let (s, v) = verify(Some("nope")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::UNAUTHORIZED, Some(1000)));
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::UNAUTHORIZED, Some(1000))
+    );
     let (s, v) = verify(None).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::FORBIDDEN, Some(9106)));
-    let (s, v) = json(e.req(Method::GET, "/client/v4/user").header("authorization", "Bearer a b").send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(6003)));
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::FORBIDDEN, Some(9106))
+    );
+    let (s, v) = json(
+        e.req(Method::GET, "/client/v4/user")
+            .header("authorization", "Bearer a b")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(6003))
+    );
     assert_eq!(v["errors"][0]["error_chain"][0]["code"], 6111);
 }
 
 #[tokio::test]
 async fn accounts_and_memberships_show_every_account_of_the_token() {
     let extra = "fedcba9876543210fedcba9876543210".to_string();
-    let e = start_with(sitedrop_emulator::Config { cloudflare_extra_accounts: vec![extra.clone()], ..Default::default() }).await;
-    let (_, v) = json(e.authed(Method::GET, "/client/v4/accounts?page=1").send().await.expect("send")).await;
-    let ids: Vec<&str> = v["result"].as_array().expect("list").iter().filter_map(|a| a["id"].as_str()).collect();
+    let e = start_with(sitedrop_emulator::Config {
+        cloudflare_extra_accounts: vec![extra.clone()],
+        ..Default::default()
+    })
+    .await;
+    let (_, v) = json(
+        e.authed(Method::GET, "/client/v4/accounts?page=1")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    let ids: Vec<&str> = v["result"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
     assert_eq!(ids, vec![ACCOUNT, extra.as_str()]);
     assert_eq!(v["result_info"]["total_count"], 2);
-    let (_, v) = json(e.authed(Method::GET, "/client/v4/memberships?page=1").send().await.expect("send")).await;
+    let (_, v) = json(
+        e.authed(Method::GET, "/client/v4/memberships?page=1")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(v["result"][1]["account"]["id"], extra);
-    let (_, v) = json(e.authed(Method::GET, "/client/v4/user").send().await.expect("send")).await;
+    let (_, v) = json(
+        e.authed(Method::GET, "/client/v4/user")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert!(v["result"]["email"].is_string());
 }
 
@@ -173,27 +247,66 @@ async fn pages_deploy_is_served_by_deployment_branch_and_project_hosts() {
     let files = site_files();
     let missing = upload_files(&e, &jwt, &files).await;
     assert_eq!(missing.len(), 4);
-    let (s, d) = deploy(&e, "demo", manifest_of(&files), Some("main"), Some("/* \n  X-Test: 1\n")).await;
+    let (s, d) = deploy(
+        &e,
+        "demo",
+        manifest_of(&files),
+        Some("main"),
+        Some("/* \n  X-Test: 1\n"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     let id = d["result"]["id"].as_str().expect("id").to_string();
     let url = d["result"]["url"].as_str().expect("url").to_string();
-    assert!(url.starts_with("https://") && url.ends_with(".demo.pages.dev"), "{url}");
+    assert!(
+        url.starts_with("https://") && url.ends_with(".demo.pages.dev"),
+        "{url}"
+    );
     assert_eq!(d["result"]["environment"], "production");
 
-    let (_, g) = json(e.authed(Method::GET, &pages(&format!("/demo/deployments/{id}"))).send().await.expect("send")).await;
-    assert_eq!(g["result"]["latest_stage"], json!({"name": "deploy", "status": "success", "started_on": g["result"]["latest_stage"]["started_on"], "ended_on": g["result"]["latest_stage"]["ended_on"]}));
+    let (_, g) = json(
+        e.authed(Method::GET, &pages(&format!("/demo/deployments/{id}")))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        g["result"]["latest_stage"],
+        json!({"name": "deploy", "status": "success", "started_on": g["result"]["latest_stage"]["started_on"], "ended_on": g["result"]["latest_stage"]["ended_on"]})
+    );
     assert_eq!(g["result"]["aliases"][0], "https://main.demo.pages.dev");
-    assert_eq!(g["result"]["deployment_trigger"]["metadata"]["commit_message"], "hello");
+    assert_eq!(
+        g["result"]["deployment_trigger"]["metadata"]["commit_message"],
+        "hello"
+    );
 
-    for host in [host_of(&url), "main.demo.pages.dev".to_string(), "demo.pages.dev".to_string()] {
+    for host in [
+        host_of(&url),
+        "main.demo.pages.dev".to_string(),
+        "demo.pages.dev".to_string(),
+    ] {
         let (s, h, body) = e.site(&host, "/").await;
-        assert_eq!((s, body.as_slice()), (StatusCode::OK, b"<h1>hi</h1>\n".as_slice()), "{host}");
+        assert_eq!(
+            (s, body.as_slice()),
+            (StatusCode::OK, b"<h1>hi</h1>\n".as_slice()),
+            "{host}"
+        );
         assert_eq!(h["x-test"], "1");
-        assert!(h["content-type"].to_str().expect("ct").starts_with("text/html"));
+        assert!(h["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/html"));
     }
     let (s, h, body) = e.site(&host_of(&url), "/css/style.css").await;
-    assert_eq!((s, body.as_slice()), (StatusCode::OK, b"body{color:red}".as_slice()));
-    assert!(h["content-type"].to_str().expect("ct").starts_with("text/css"));
+    assert_eq!(
+        (s, body.as_slice()),
+        (StatusCode::OK, b"body{color:red}".as_slice())
+    );
+    assert!(h["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/css"));
     let (_, _, body) = e.site("demo.pages.dev", "/docs/").await;
     assert_eq!(body, b"<p>docs</p>");
     let (_, _, body) = e.site("demo.pages.dev", "/IMG.JPG").await;
@@ -202,7 +315,13 @@ async fn pages_deploy_is_served_by_deployment_branch_and_project_hosts() {
     // An unchanged redeploy needs no upload.
     let jwt = upload_token(&e, "demo").await;
     assert!(upload_files(&e, &jwt, &files).await.is_empty());
-    let (_, list) = json(e.authed(Method::GET, &pages("/demo/deployments")).send().await.expect("send")).await;
+    let (_, list) = json(
+        e.authed(Method::GET, &pages("/demo/deployments"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(list["result"].as_array().map(Vec::len), Some(1));
 }
 
@@ -224,41 +343,164 @@ async fn preview_branches_do_not_move_production_and_rollback_does() {
     assert_eq!(e.site("roll.pages.dev", "/").await.2, b"v2");
     assert_eq!(e.site("feature-x.roll.pages.dev", "/").await.2, b"preview");
     let id1 = d1["result"]["id"].as_str().expect("id");
-    let (s, r) = json(e.authed(Method::POST, &pages(&format!("/roll/deployments/{id1}/rollback"))).send().await.expect("send")).await;
+    let (s, r) = json(
+        e.authed(
+            Method::POST,
+            &pages(&format!("/roll/deployments/{id1}/rollback")),
+        )
+        .send()
+        .await
+        .expect("send"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(e.site("roll.pages.dev", "/").await.2, b"v1");
     let id3 = d3["result"]["id"].as_str().expect("id");
-    let (s, _) = json(e.authed(Method::POST, &pages(&format!("/roll/deployments/{id3}/rollback"))).send().await.expect("send")).await;
+    let (s, _) = json(
+        e.authed(
+            Method::POST,
+            &pages(&format!("/roll/deployments/{id3}/rollback")),
+        )
+        .send()
+        .await
+        .expect("send"),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn project_lookup_duplicates_taken_names_and_readonly_tokens() {
-    let e = start_with(sitedrop_emulator::Config { taken_names: vec![("cloudflare".into(), "blog".into())], ..Default::default() }).await;
-    let (s, v) = json(e.authed(Method::GET, &pages("/nothere")).send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::NOT_FOUND, Some(8000007)));
+    let e = start_with(sitedrop_emulator::Config {
+        taken_names: vec![("cloudflare".into(), "blog".into())],
+        ..Default::default()
+    })
+    .await;
+    let (s, v) = json(
+        e.authed(Method::GET, &pages("/nothere"))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(8000007))
+    );
     let p = create_project(&e, "blog").await;
     let sub = p["subdomain"].as_str().expect("subdomain");
-    assert!(sub.starts_with("blog-") && sub.ends_with(".pages.dev") && sub != "blog.pages.dev", "{sub}");
-    let (s, v) = json(e.authed(Method::POST, &pages("")).json(&json!({"name": "blog"})).send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::CONFLICT, Some(8000002)));
-    let (s, _) = json(e.authed(Method::POST, &pages("")).json(&json!({"name": "Bad_Name"})).send().await.expect("send")).await;
+    assert!(
+        sub.starts_with("blog-") && sub.ends_with(".pages.dev") && sub != "blog.pages.dev",
+        "{sub}"
+    );
+    let (s, v) = json(
+        e.authed(Method::POST, &pages(""))
+            .json(&json!({"name": "blog"}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::CONFLICT, Some(8000002))
+    );
+    let (s, _) = json(
+        e.authed(Method::POST, &pages(""))
+            .json(&json!({"name": "Bad_Name"}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, v) = json(e.req(Method::POST, &pages("")).bearer_auth(READONLY).json(&json!({"name": "ro"})).send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::FORBIDDEN, Some(10000)));
-    let (s, v) = json(e.req(Method::GET, &pages("/blog/upload-token")).bearer_auth(READONLY).send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::FORBIDDEN, Some(10000)));
-    let (s, _) = json(e.req(Method::GET, &pages("/blog")).bearer_auth(READONLY).send().await.expect("send")).await;
+    let (s, v) = json(
+        e.req(Method::POST, &pages(""))
+            .bearer_auth(READONLY)
+            .json(&json!({"name": "ro"}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::FORBIDDEN, Some(10000))
+    );
+    let (s, v) = json(
+        e.req(Method::GET, &pages("/blog/upload-token"))
+            .bearer_auth(READONLY)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::FORBIDDEN, Some(10000))
+    );
+    let (s, _) = json(
+        e.req(Method::GET, &pages("/blog"))
+            .bearer_auth(READONLY)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = json(e.req(Method::GET, &pages("/blog")).bearer_auth("wrong").send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::FORBIDDEN, Some(9106)));
-    let (s, v) = json(e.req(Method::GET, &pages("/blog")).bearer_auth(EXPIRED).send().await.expect("send")).await;
-    assert_eq!((s, v["success"].as_bool()), (StatusCode::FORBIDDEN, Some(false)));
-    let (s, v) = json(e.authed(Method::GET, "/client/v4/accounts/ffffffffffffffffffffffffffffffff/pages/projects").send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::FORBIDDEN, Some(9109)));
-    let (s, v) = json(e.authed(Method::GET, "/client/v4/zones/nothing").send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::NOT_FOUND, Some(7003)));
-    assert!(v["errors"][0]["message"].as_str().expect("msg").starts_with("Could not route to /client/v4/zones/nothing"));
+    let (s, v) = json(
+        e.req(Method::GET, &pages("/blog"))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::FORBIDDEN, Some(9106))
+    );
+    let (s, v) = json(
+        e.req(Method::GET, &pages("/blog"))
+            .bearer_auth(EXPIRED)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["success"].as_bool()),
+        (StatusCode::FORBIDDEN, Some(false))
+    );
+    let (s, v) = json(
+        e.authed(
+            Method::GET,
+            "/client/v4/accounts/ffffffffffffffffffffffffffffffff/pages/projects",
+        )
+        .send()
+        .await
+        .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::FORBIDDEN, Some(9109))
+    );
+    let (s, v) = json(
+        e.authed(Method::GET, "/client/v4/zones/nothing")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(7003))
+    );
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .expect("msg")
+        .starts_with("Could not route to /client/v4/zones/nothing"));
 }
 
 #[tokio::test]
@@ -266,64 +508,158 @@ async fn manifest_refusals_missing_hash_and_hash_mismatch() {
     let e = start().await;
     create_project(&e, "strict").await;
     let jwt = upload_token(&e, "strict").await;
-    let (s, v) = deploy(&e, "strict", json!({"/a.html": cf_hash(b"never", "html")}), None, None).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(8000099)), "{v}");
+    let (s, v) = deploy(
+        &e,
+        "strict",
+        json!({"/a.html": cf_hash(b"never", "html")}),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(8000099)),
+        "{v}"
+    );
     // Contents stored under the key they have as a .txt, then claimed by a .html path.
     upload_files(&e, &jwt, &[("/a.txt", b"same bytes")]).await;
-    let (s, v) = deploy(&e, "strict", json!({"/a.html": cf_hash(b"same bytes", "txt")}), None, None).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(8000100)), "{v}");
+    let (s, v) = deploy(
+        &e,
+        "strict",
+        json!({"/a.html": cf_hash(b"same bytes", "txt")}),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(8000100)),
+        "{v}"
+    );
     // A key whose bytes are not what the client claims.
     let bogus = cf_hash(b"claimed", "css");
     let item = json!([{"key": bogus, "value": B64.encode(b"actual"), "metadata": {"contentType": "text/css"}, "base64": true}]);
-    e.req(Method::POST, "/client/v4/pages/assets/upload").bearer_auth(&jwt).json(&item).send().await.expect("send");
+    e.req(Method::POST, "/client/v4/pages/assets/upload")
+        .bearer_auth(&jwt)
+        .json(&item)
+        .send()
+        .await
+        .expect("send");
     let (s, v) = deploy(&e, "strict", json!({"/x.css": bogus}), None, None).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(8000100)), "{v}");
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(8000100)),
+        "{v}"
+    );
 }
 
 #[tokio::test]
 async fn upload_jwt_expiry_size_and_count_limits() {
     let e = start().await;
     create_project(&e, "limits").await;
-    e.control(Method::POST, "/_emulator/config", Some(json!({"cloudflare_upload_jwt_ttl_secs": 0}))).await;
+    e.control(
+        Method::POST,
+        "/_emulator/config",
+        Some(json!({"cloudflare_upload_jwt_ttl_secs": 0})),
+    )
+    .await;
     let jwt = upload_token(&e, "limits").await;
-    let r = e.req(Method::POST, "/client/v4/pages/assets/check-missing").bearer_auth(&jwt).json(&json!({"hashes": []})).send().await.expect("send");
+    let r = e
+        .req(Method::POST, "/client/v4/pages/assets/check-missing")
+        .bearer_auth(&jwt)
+        .json(&json!({"hashes": []}))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(r.text().await.expect("text"), "Expired JWT");
-    let r = e.req(Method::POST, "/client/v4/pages/assets/check-missing").bearer_auth("a.b.c").json(&json!({"hashes": []})).send().await.expect("send");
+    let r = e
+        .req(Method::POST, "/client/v4/pages/assets/check-missing")
+        .bearer_auth("a.b.c")
+        .json(&json!({"hashes": []}))
+        .send()
+        .await
+        .expect("send");
     let (s, v) = json(r).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::UNAUTHORIZED, Some(8000013)));
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::UNAUTHORIZED, Some(8000013))
+    );
 
     e.control(Method::POST, "/_emulator/config", Some(json!({"cloudflare_upload_jwt_ttl_secs": 600, "cloudflare_max_file_size": 10, "cloudflare_pages_max_file_count": 2}))).await;
     let jwt = upload_token(&e, "limits").await;
     assert_eq!(jwt_payload(&jwt)["max_file_count_allowed"], 2);
     let big = b"01234567890";
     let item = json!([{"key": cf_hash(big, "txt"), "value": B64.encode(big), "metadata": {"contentType": "text/plain"}, "base64": true}]);
-    let (s, v) = json(e.req(Method::POST, "/client/v4/pages/assets/upload").bearer_auth(&jwt).json(&item).send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(8000097)), "{v}");
+    let (s, v) = json(
+        e.req(Method::POST, "/client/v4/pages/assets/upload")
+            .bearer_auth(&jwt)
+            .json(&item)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(8000097)),
+        "{v}"
+    );
     let three = json!({"hashes": [cf_hash(b"1", ""), cf_hash(b"2", ""), cf_hash(b"3", "")]});
-    let (s, v) = json(e.req(Method::POST, "/client/v4/pages/assets/check-missing").bearer_auth(&jwt).json(&three).send().await.expect("send")).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(8000098)));
+    let (s, v) = json(
+        e.req(Method::POST, "/client/v4/pages/assets/check-missing")
+            .bearer_auth(&jwt)
+            .json(&three)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(8000098))
+    );
     let files: Vec<(&str, &[u8])> = vec![("/1", b"1"), ("/2", b"2"), ("/3", b"3")];
     let (s, v) = deploy(&e, "limits", manifest_of(&files), None, None).await;
-    assert_eq!((s, v["errors"][0]["code"].as_u64()), (StatusCode::BAD_REQUEST, Some(8000098)));
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(8000098))
+    );
 }
 
 #[tokio::test]
 async fn processing_delay_shows_build_stage_then_success() {
     let e = start().await;
-    e.control(Method::POST, "/_emulator/config", Some(json!({"cloudflare_processing_ms": 400}))).await;
+    e.control(
+        Method::POST,
+        "/_emulator/config",
+        Some(json!({"cloudflare_processing_ms": 400})),
+    )
+    .await;
     create_project(&e, "slow").await;
     let jwt = upload_token(&e, "slow").await;
     let files: Vec<(&str, &[u8])> = vec![("/index.html", b"slow")];
     upload_files(&e, &jwt, &files).await;
     let (_, d) = deploy(&e, "slow", manifest_of(&files), None, None).await;
     let id = d["result"]["id"].as_str().expect("id").to_string();
-    let (_, g) = json(e.authed(Method::GET, &pages(&format!("/slow/deployments/{id}"))).send().await.expect("send")).await;
+    let (_, g) = json(
+        e.authed(Method::GET, &pages(&format!("/slow/deployments/{id}")))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(g["result"]["latest_stage"]["name"], "build");
     assert_eq!(g["result"]["latest_stage"]["status"], "active");
     assert_eq!(e.site("slow.pages.dev", "/").await.0, StatusCode::NOT_FOUND);
     tokio::time::sleep(std::time::Duration::from_millis(450)).await;
-    let (_, g) = json(e.authed(Method::GET, &pages(&format!("/slow/deployments/{id}"))).send().await.expect("send")).await;
+    let (_, g) = json(
+        e.authed(Method::GET, &pages(&format!("/slow/deployments/{id}")))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
     assert_eq!(g["result"]["latest_stage"]["status"], "success");
     assert_eq!(e.site("slow.pages.dev", "/").await.2, b"slow");
 }

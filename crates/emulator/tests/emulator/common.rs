@@ -21,7 +21,11 @@ pub async fn start() -> Emu {
 
 pub async fn start_with(config: Config) -> Emu {
     let emu = Emulator::start(config).await.expect("emulator starts");
-    let client = Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let client = Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     Emu { emu, client }
 }
 
@@ -39,7 +43,11 @@ impl Emu {
     }
 
     /// GET `path` of the site at `host` (e.g. `abc.proj.pages.dev`).
-    pub async fn site(&self, host: &str, path: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+    pub async fn site(
+        &self,
+        host: &str,
+        path: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
         let r = self
             .client
             .get(self.url(path))
@@ -49,7 +57,11 @@ impl Emu {
             .expect("site request");
         let status = r.status();
         let headers = r.headers().clone();
-        (status, headers, r.bytes().await.expect("site body").to_vec())
+        (
+            status,
+            headers,
+            r.bytes().await.expect("site body").to_vec(),
+        )
     }
 
     pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Value {
@@ -57,7 +69,12 @@ impl Emu {
         if let Some(b) = body {
             r = r.json(&b);
         }
-        r.send().await.expect("control").json().await.expect("control json")
+        r.send()
+            .await
+            .expect("control")
+            .json()
+            .await
+            .expect("control json")
     }
 }
 
@@ -95,9 +112,12 @@ pub fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
         body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         match filename {
             Some(f) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n").as_bytes(),
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+                    .as_bytes(),
             ),
-            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n").as_bytes()),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n").as_bytes(),
+            ),
         }
         if let Some(ct) = ct {
             body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
@@ -114,7 +134,11 @@ pub fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
 pub fn cf_hash(bytes: &[u8], ext: &str) -> String {
     use base64::Engine;
     let mut h = blake3::Hasher::new();
-    h.update(base64::engine::general_purpose::STANDARD.encode(bytes).as_bytes());
+    h.update(
+        base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .as_bytes(),
+    );
     h.update(ext.as_bytes());
     hex::encode(&h.finalize().as_bytes()[..16])
 }
@@ -123,6 +147,8 @@ pub fn cf_hash(bytes: &[u8], ext: &str) -> String {
 pub fn jwt_payload(jwt: &str) -> Value {
     use base64::Engine;
     let mid = jwt.split('.').nth(1).expect("three segments");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(mid).expect("base64url");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(mid)
+        .expect("base64url");
     serde_json::from_slice(&bytes).expect("json payload")
 }
