@@ -75,9 +75,22 @@ pub(crate) fn apply_manifest(
 /// `POST /sites/{site_id}/deploys` (§5.1): `{draft, branch, files?, async?}`, `?title=`.
 pub async fn create(app: &Arc<App>, req: Req, site_key: &str) -> Response {
     let title = req.query_param("title");
-    let v = match json_body(req).await {
-        Ok(v) => v,
-        Err(r) => return r,
+    let is_zip = req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/zip"));
+    let v = if is_zip {
+        let (draft, branch) = (req.query_param("draft"), req.query_param("branch"));
+        match super::zip::manifest_from_zip(app, req).await {
+            Ok(files) => {
+                serde_json::json!({"files": files, "draft": draft.as_deref() == Some("true"), "branch": branch})
+            }
+            Err(r) => return r,
+        }
+    } else {
+        match json_body(req).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
     };
     let site_id = {
         let g = app.netlify.lock();

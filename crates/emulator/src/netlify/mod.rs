@@ -5,6 +5,7 @@ mod drop;
 mod files;
 pub mod model;
 mod sites;
+mod zip;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};

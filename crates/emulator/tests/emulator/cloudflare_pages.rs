@@ -663,3 +663,35 @@ async fn processing_delay_shows_build_stage_then_success() {
     assert_eq!(g["result"]["latest_stage"]["status"], "success");
     assert_eq!(e.site("slow.pages.dev", "/").await.2, b"slow");
 }
+
+#[tokio::test]
+async fn global_rate_limit_answers_971_with_retry_after() {
+    let e = start().await;
+    e.control(
+        Method::POST,
+        "/_emulator/config",
+        Some(json!({"cloudflare_rate_limit_per_5min": 2})),
+    )
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            e.authed(Method::GET, "/client/v4/user")
+                .send()
+                .await
+                .expect("send")
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let r = e
+        .authed(Method::GET, "/client/v4/user")
+        .send()
+        .await
+        .expect("send");
+    assert!(r.headers().contains_key("retry-after"));
+    let (s, v) = json(r).await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_u64()),
+        (StatusCode::TOO_MANY_REQUESTS, Some(971))
+    );
+}

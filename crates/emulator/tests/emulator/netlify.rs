@@ -559,3 +559,116 @@ async fn drop_daily_limit_answers_429() {
     .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn zip_deploy_publishes_without_file_uploads() {
+    use std::io::Write;
+    let e = start().await;
+    let site = create_site(&e, "zipped").await;
+    let sid = site["id"].as_str().expect("id").to_string();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in [("index.html", b"zip!".as_slice()), ("css/a.css", b"a{}")] {
+        w.start_file(name, opts).expect("start");
+        w.write_all(data).expect("write");
+    }
+    let body = w.finish().expect("finish").into_inner();
+    let (s, d) = json(
+        e.authed(Method::POST, &format!("/api/v1/sites/{sid}/deploys"))
+            .header("content-type", "application/zip")
+            .body(body)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["required"], json!([]));
+    assert_eq!(
+        get_deploy(&e, &sid, d["id"].as_str().expect("id")).await["state"],
+        "ready"
+    );
+    assert_eq!(e.site("zipped.netlify.app", "/css/a.css").await.2, b"a{}");
+    let (s, _) = json(
+        e.authed(Method::POST, &format!("/api/v1/sites/{sid}/deploys"))
+            .header("content-type", "application/zip")
+            .body("nope")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn large_files_stream_through_upload_and_hosting() {
+    let e = start().await;
+    let site = create_site(&e, "big").await;
+    let sid = site["id"].as_str().expect("id").to_string();
+    let big: Vec<u8> = (0..30_000_000u32).map(|i| (i % 251) as u8).collect();
+    let files: Vec<(&str, &[u8])> = vec![("big.bin", &big), ("index.html", b"i")];
+    let (_, d) = json(
+        e.authed(Method::POST, &format!("/api/v1/sites/{sid}/deploys"))
+            .json(&json!({"files": files_map(&files)}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    upload_required(&e, &d, &files, TOKEN, false).await;
+    let (s, h, body) = e.site("big.netlify.app", "/big.bin").await;
+    assert_eq!(
+        (s, h["content-length"].to_str().expect("len")),
+        (StatusCode::OK, "30000000")
+    );
+    assert!(body == big);
+}
+
+#[tokio::test]
+async fn unclaimed_drop_sites_disappear_after_their_ttl() {
+    let e = start().await;
+    e.control(
+        Method::POST,
+        "/_emulator/config",
+        Some(json!({"netlify_drop_ttl_secs": 1})),
+    )
+    .await;
+    let (_, t) = json(
+        e.req(Method::POST, "/api/v1/drop/token")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    let files = json!({"index.html": sha1_hex(b"")});
+    let (_, d) = json(
+        e.req(Method::POST, "/api/v1/drop")
+            .json(&json!({"files": files, "token": t["token"], "created_via": "sitedrop"}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    let host = format!("{}.netlify.app", d["subdomain"].as_str().expect("name"));
+    if !d["required"].as_array().expect("required").is_empty() {
+        let url = format!(
+            "/api/v1/deploys/{}/files/index.html",
+            d["deploy_id"].as_str().expect("id")
+        );
+        e.req(Method::PUT, &url)
+            .bearer_auth(t["token"].as_str().expect("t"))
+            .body(Vec::new())
+            .send()
+            .await
+            .expect("send");
+    }
+    assert_eq!(
+        e.site(&host, "/").await.0,
+        StatusCode::OK,
+        "created_via other than drop: no password"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(e.site(&host, "/").await.0, StatusCode::NOT_FOUND);
+}
