@@ -11,14 +11,14 @@ use sitedrop_emulator::util::time::{amz_date, now_ms};
 use crate::common::*;
 
 #[derive(Clone, Copy)]
-struct Creds<'a> {
-    key: &'a str,
-    secret: &'a str,
-    token: Option<&'a str>,
-    region: &'a str,
+pub struct Creds<'a> {
+    pub key: &'a str,
+    pub secret: &'a str,
+    pub token: Option<&'a str>,
+    pub region: &'a str,
 }
 
-const DEFAULT: Creds = Creds {
+pub const DEFAULT: Creds = Creds {
     key: "AKIDSITEDROPTEST",
     secret: "sitedrop-test-secret",
     token: None,
@@ -26,7 +26,7 @@ const DEFAULT: Creds = Creds {
 };
 
 /// Signs a request the way botocore does (`specs/amplify.md §2.1`), at `time_ms`.
-fn signed_at(
+pub fn signed_at(
     e: &Emu,
     c: &Creds<'_>,
     method: &str,
@@ -76,7 +76,7 @@ fn signed_at(
     r.header("authorization", auth).body(body.to_string())
 }
 
-async fn call(
+pub async fn call(
     e: &Emu,
     c: &Creds<'_>,
     method: &str,
@@ -489,131 +489,6 @@ async fn upload_url_is_checked_and_bad_zips_fail_the_job() {
 }
 
 #[tokio::test]
-async fn signature_credentials_region_and_clock_refusals() {
-    let e = start().await;
-    let expect = |r: (StatusCode, String, Value), status: u16, kind: &str| {
-        assert_eq!((r.0.as_u16(), r.1.as_str()), (status, kind), "{}", r.2);
-        r.2
-    };
-    let v = expect(
-        call(
-            &e,
-            &Creds {
-                region: "eu-west-1",
-                ..DEFAULT
-            },
-            "GET",
-            "/apps",
-            "",
-        )
-        .await,
-        403,
-        "InvalidSignatureException",
-    );
-    assert!(v["message"]
-        .as_str()
-        .expect("m")
-        .contains("Credential should be scoped to a valid region"));
-    expect(
-        call(
-            &e,
-            &Creds {
-                secret: "wrong",
-                ..DEFAULT
-            },
-            "GET",
-            "/apps",
-            "",
-        )
-        .await,
-        403,
-        "InvalidSignatureException",
-    );
-    expect(
-        call(
-            &e,
-            &Creds {
-                key: "AKIDUNKNOWN",
-                ..DEFAULT
-            },
-            "GET",
-            "/apps",
-            "",
-        )
-        .await,
-        403,
-        "UnrecognizedClientException",
-    );
-    let r = e.req(Method::GET, "/apps").send().await.expect("send");
-    assert_eq!(
-        r.headers()["x-amzn-errortype"],
-        "MissingAuthenticationTokenException"
-    );
-    let old = signed_at(&e, &DEFAULT, "GET", "/apps", "", now_ms() - 3_600_000)
-        .send()
-        .await
-        .expect("send");
-    let (s, v) = json(old).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    assert!(v["message"]
-        .as_str()
-        .expect("m")
-        .starts_with("Signature expired"));
-    let temp = Creds {
-        key: "ASIASITEDROPTEMP",
-        secret: "sitedrop-temp-secret",
-        token: Some("sitedrop-session-token"),
-        region: "us-east-1",
-    };
-    expect(call(&e, &temp, "GET", "/apps", "").await, 200, "");
-    expect(
-        call(
-            &e,
-            &Creds {
-                token: None,
-                ..temp
-            },
-            "GET",
-            "/apps",
-            "",
-        )
-        .await,
-        403,
-        "UnrecognizedClientException",
-    );
-    let temp = Creds {
-        key: "ASIASITEDROPTEMP",
-        secret: "sitedrop-temp-secret",
-        token: Some(EXPIRED),
-        region: "us-east-1",
-    };
-    expect(
-        call(&e, &temp, "GET", "/apps", "").await,
-        403,
-        "ExpiredTokenException",
-    );
-    let ro = Creds {
-        key: "AKIDSITEDROPREADONLY",
-        ..DEFAULT
-    };
-    expect(call(&e, &ro, "GET", "/apps", "").await, 200, "");
-    let v = expect(
-        call(&e, &ro, "POST", "/apps", r#"{"name":"x","platform":"WEB"}"#).await,
-        403,
-        "AccessDeniedException",
-    );
-    assert!(v["message"]
-        .as_str()
-        .expect("m")
-        .contains("amplify:CreateApp"));
-    expect(
-        call(&e, &DEFAULT, "GET", "/apps/dnothere", "").await,
-        404,
-        "NotFoundException",
-    );
-}
-
-#[tokio::test]
 async fn file_map_flavour_checks_md5s() {
     let e = start().await;
     let id = setup(&e, "main").await;
@@ -657,4 +532,38 @@ async fn file_map_flavour_checks_md5s() {
             .2,
         b"a{}"
     );
+}
+
+#[tokio::test]
+async fn start_deployment_after_the_window_fails_the_job() {
+    let e = start().await;
+    e.control(
+        Method::POST,
+        "/_emulator/config",
+        Some(json!({"amplify_start_window_secs": 0})),
+    )
+    .await;
+    let id = setup(&e, "main").await;
+    let d = ok(
+        &e,
+        "POST",
+        &format!("/apps/{id}/branches/main/deployments"),
+        json!({}),
+    )
+    .await;
+    put_zip(
+        &e,
+        d["zipUploadUrl"].as_str().expect("url"),
+        zip_of(&[("index.html", b"late")]),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let s = ok(
+        &e,
+        "POST",
+        &format!("/apps/{id}/branches/main/deployments/start"),
+        json!({"jobId": d["jobId"]}),
+    )
+    .await;
+    assert_eq!(s["jobSummary"]["status"], "FAILED");
 }

@@ -242,3 +242,20 @@ async fn thousands_of_small_requests_per_second() {
         2000.0 / secs
     );
 }
+
+#[tokio::test]
+async fn dropping_the_emulator_stops_the_server() {
+    let e = start().await;
+    let url = e.url("/_emulator/health");
+    assert_eq!(
+        e.client.get(&url).send().await.expect("send").status(),
+        StatusCode::OK
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    drop(e);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(client.get(&url).send().await.is_err());
+}

@@ -2,7 +2,9 @@
 //! HTTP requests written from `shared/specs/`, never through Sitedrop's client code.
 
 mod amplify;
+mod amplify_auth;
 mod binary;
+mod cloudflare_accounts;
 mod cloudflare_pages;
 mod cloudflare_workers;
 mod common;
