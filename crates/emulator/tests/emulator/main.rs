@@ -10,5 +10,6 @@ mod cloudflare_workers;
 mod common;
 mod control;
 mod netlify;
+mod netlify_drop;
 mod sigv4_vectors;
 mod vercel;
