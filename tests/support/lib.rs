@@ -164,3 +164,82 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// The emulator binary, started on a free port; killed on drop.
+pub struct EmulatorProcess {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl EmulatorProcess {
+    /// Starts `sitedrop-emulator --port 0 ARGS…` and waits for its `listening on` line.
+    pub fn start(args: &[&str]) -> EmulatorProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(bin("sitedrop-emulator"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start the emulator");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("read the first line");
+        let port = first
+            .trim()
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line from the emulator: {first:?}"));
+        EmulatorProcess { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment that points the CLI at this emulator with its default credentials.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let base = self.url();
+        [
+            ("SITEDROP_SITE_RESOLVE", format!("127.0.0.1:{}", self.port)),
+            ("CLOUDFLARE_API_BASE_URL", format!("{base}/client/v4")),
+            ("NETLIFY_API_URL", format!("{base}/api/v1")),
+            ("VERCEL_API_URL", base.clone()),
+            ("AWS_ENDPOINT_URL_AMPLIFY", base.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Sends a control request (`/_emulator/...`) with an optional JSON body.
+    pub fn control(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let client = reqwest::blocking::Client::new();
+        let url = format!("{}/_emulator/{path}", self.url());
+        let req = match method {
+            "POST" => client.post(url),
+            "DELETE" => client.delete(url),
+            _ => client.get(url),
+        };
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req,
+        };
+        let resp = req.send().expect("control request");
+        resp.json().unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,7 @@
+//! Provider conformance: every platform, the same behaviours, against the emulator.
+//! `cargo test -p sitedrop-core --test conformance [platform::]`
+
+mod fixture;
+mod suite;
+
+mod local;

@@ -1,0 +1,286 @@
+//! The provider conformance suite (`DESIGN.md`, "Tests" §2): one set of behaviours, checked
+//! against every provider through the emulator. Each platform module instantiates it with
+//! [`conformance!`](crate::conformance) and adds its own platform-specific tests beside it.
+// The offline local target skips the network behaviours.
+#![allow(dead_code)]
+
+use serde_json::json;
+use sitedrop_core::history::DeployStatus;
+use sitedrop_core::CancellationToken;
+
+use crate::fixture::{quiet, site, write, Fixture, PlatformSpec};
+
+/// The files every suite deploy publishes: the kinds a static site has.
+pub fn sample_files() -> Vec<(&'static str, &'static [u8])> {
+    vec![
+        ("index.html", b"<!doctype html><h1>Conformance</h1>\n"),
+        ("about.html", b"<p>About</p>\n"),
+        ("css/site.css", b"body { margin: 0 }\n"),
+        ("js/app.js", b"console.log('hi');\n"),
+        (
+            "img/dot.png",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01",
+        ),
+        ("data/info.json", b"{\"ok\":true}\n"),
+        ("fonts/empty.txt", b""),
+    ]
+}
+
+/// A fresh deploy goes live and serves the folder's exact bytes with the right types.
+pub async fn fresh_deploy_serves_exact_bytes(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    let (_keep, dir) = site("conformance-fresh", &sample_files());
+    let out = fx
+        .deploy(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e}"));
+    assert_eq!(out.status, DeployStatus::Live);
+    assert_eq!(out.files, sample_files().len() as u64);
+    assert_eq!(out.uploaded, out.files, "a fresh deploy uploads every file");
+    for (path, body) in sample_files() {
+        let (status, _, got) = fx.fetch(&out.url, &format!("/{path}")).await;
+        assert_eq!(
+            (status, got.as_slice()),
+            (200, body),
+            "/{path} on {}",
+            out.url
+        );
+    }
+    let (_, html, got) = fx.fetch(&out.url, "/").await;
+    assert_eq!(got, sample_files()[0].1, "/ serves index.html");
+    assert!(html.starts_with("text/html"), "{html}");
+    for (path, want) in [
+        ("/css/site.css", "text/css"),
+        ("/js/app.js", "javascript"),
+        ("/img/dot.png", "image/png"),
+        ("/data/info.json", "application/json"),
+    ] {
+        let (_, ctype, _) = fx.fetch(&out.url, path).await;
+        assert!(
+            ctype.contains(want),
+            "{path} served as {ctype:?}, wanted {want}"
+        );
+    }
+    let rows = fx.engine().history().deployments(None, 5).unwrap();
+    assert_eq!(
+        (rows[0].status, rows[0].files_total),
+        (DeployStatus::Live, out.files as i64)
+    );
+    assert_eq!(rows[0].url.as_deref(), Some(out.url.as_str()));
+}
+
+/// Redeploying an unchanged folder sends no file contents.
+pub async fn unchanged_redeploy_uploads_nothing(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    let (_keep, dir) = site("conformance-same", &sample_files());
+    fx.deploy(&dir).await.unwrap();
+    fx.clear_requests().await;
+    let again = fx.deploy(&dir).await.unwrap();
+    assert_eq!((again.uploaded, again.bytes_uploaded), (0, 0));
+    assert_eq!(fx.uploads().await, 0, "no upload request may be sent");
+    assert_eq!(
+        fx.fetch(&again.url, "/css/site.css").await.2,
+        b"body { margin: 0 }\n"
+    );
+}
+
+/// Changing one file uploads that file only.
+pub async fn one_changed_file_uploads_one(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    let (_keep, dir) = site("conformance-one", &sample_files());
+    fx.deploy(&dir).await.unwrap();
+    write(&dir, "css/site.css", b"body { margin: 2em }\n");
+    let again = fx.deploy(&dir).await.unwrap();
+    assert_eq!((again.uploaded, again.bytes_uploaded), (1, 21));
+    assert_eq!(
+        fx.fetch(&again.url, "/css/site.css").await.2,
+        b"body { margin: 2em }\n"
+    );
+    let prod = again.production_url.clone().unwrap_or(again.url.clone());
+    assert_eq!(
+        fx.fetch(&prod, "/css/site.css").await.2,
+        b"body { margin: 2em }\n",
+        "production moved"
+    );
+}
+
+/// Names with spaces, `+`, `&`, `%`, accents and deep nesting arrive intact.
+pub async fn awkward_paths_round_trip(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    let deep = "deep/1/2/3/4/5/6/7/8/9/10/11/12/leaf.txt";
+    let files: Vec<(&str, &[u8])> = vec![
+        ("index.html", b"home"),
+        ("a b.txt", b"space"),
+        ("plus+sign.txt", b"plus"),
+        ("this&that.txt", b"amp"),
+        ("100%.txt", b"percent"),
+        ("caf\u{e9}/na\u{ef}ve \u{2603}.txt", b"unicode"),
+        (deep, b"leaf"),
+    ];
+    let (_keep, dir) = site("conformance-paths", &files);
+    let out = fx
+        .deploy(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e}"));
+    for (path, body) in &files[1..] {
+        let url_path = format!("/{}", sitedrop_core::verify::encode_path(path));
+        let (status, _, got) = fx.fetch(&out.url, &url_path).await;
+        assert_eq!((status, got.as_slice()), (200, *body), "{url_path}");
+    }
+}
+
+/// Rolling back makes an earlier deploy the production one again.
+pub async fn rollback_moves_production(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    let (_keep, dir) = site("conformance-rollback", &[("index.html", b"version one")]);
+    let first = fx.deploy(&dir).await.unwrap();
+    write(&dir, "index.html", b"version two");
+    let second = fx.deploy(&dir).await.unwrap();
+    let prod = second
+        .production_url
+        .clone()
+        .expect("a production deploy has a production address");
+    assert_eq!(fx.fetch(&prod, "/").await.2, b"version two");
+    let engine = fx.engine();
+    let back = engine
+        .rollback(first.id, quiet(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.fetch(&prod, "/").await.2,
+        b"version one",
+        "production serves the first deploy again"
+    );
+    let row = engine.history().deployment(back.id).unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.trigger.as_str(), row.rollback_of),
+        (DeployStatus::Live, "rollback", Some(first.id))
+    );
+}
+
+/// A bad credential is refused with a sentence naming the platform, and the history says so.
+pub async fn bad_token_is_refused_with_a_sentence(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    fx.set_env(spec.token_var, "not-the-right-token");
+    let (_keep, dir) = site("conformance-token", &sample_files());
+    let err = fx.deploy(&dir).await.unwrap_err();
+    assert_eq!(err.kind(), "token_invalid", "{err}");
+    assert!(err.to_string().contains(spec.platform.name()), "{err}");
+    assert!(err.is_input_error());
+    assert_eq!(fx.uploads().await, 0);
+    let rows = fx.engine().history().deployments(None, 1).unwrap();
+    assert_eq!(
+        (rows[0].status, rows[0].error_kind.as_deref()),
+        (DeployStatus::Failed, Some("token_invalid"))
+    );
+}
+
+/// A file over the platform's limit is refused, named, before anything is sent.
+pub async fn oversize_file_is_refused_before_upload(spec: PlatformSpec) {
+    let Some(limit) = spec.max_file_size else {
+        return;
+    };
+    let mut fx = Fixture::new(spec).await;
+    let (_keep, dir) = site("conformance-big", &[("index.html", b"x")]);
+    // A sparse file: the limit check reads sizes, not contents.
+    std::fs::File::create(dir.join("video.mp4"))
+        .unwrap()
+        .set_len(limit + 1)
+        .unwrap();
+    let err = fx.deploy(&dir).await.unwrap_err();
+    assert_eq!(err.kind(), "file_too_large", "{err}");
+    assert!(err.to_string().contains("video.mp4"), "{err}");
+    assert!(
+        fx.requests().await.is_empty(),
+        "nothing may reach the platform"
+    );
+}
+
+/// Server errors on uploads are retried until the deploy goes live with the right bytes.
+pub async fn server_errors_are_survived(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    fx.fault(json!({"platform": spec.emulator_platform, "path": spec.upload_path, "status": 500, "count": 2})).await;
+    fx.fault(json!({"platform": spec.emulator_platform, "path": spec.upload_path, "status": 503,
+                    "body": "<html><body>Service Unavailable</body></html>", "content_type": "text/html", "count": 1})).await;
+    let (_keep, dir) = site("conformance-5xx", &sample_files());
+    let out = fx
+        .deploy(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e}"));
+    for (path, body) in sample_files() {
+        assert_eq!(
+            fx.fetch(&out.url, &format!("/{path}")).await.2,
+            body,
+            "/{path}"
+        );
+    }
+    let failed = fx
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["status"].as_u64().is_some_and(|s| s >= 500))
+        .count();
+    assert_eq!(failed, 3, "the faults fired and were retried");
+}
+
+/// A 429 with `Retry-After` is waited out.
+pub async fn rate_limit_is_waited_out(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    fx.fault(
+        json!({"platform": spec.emulator_platform, "path": spec.upload_path, "status": 429,
+                    "headers": {"Retry-After": "1"}, "count": 1}),
+    )
+    .await;
+    let (_keep, dir) = site("conformance-429", &sample_files());
+    let started = std::time::Instant::now();
+    let out = fx
+        .deploy(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e}"));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "Retry-After was honoured"
+    );
+    assert_eq!(fx.fetch(&out.url, "/").await.2, sample_files()[0].1);
+}
+
+/// A connection dropped halfway through an answer is retried.
+pub async fn dropped_connections_are_survived(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    fx.fault(json!({"platform": spec.emulator_platform, "path": spec.upload_path, "status": 200, "reset": true, "count": 1})).await;
+    let (_keep, dir) = site("conformance-reset", &sample_files());
+    let out = fx
+        .deploy(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e}"));
+    for (path, body) in sample_files() {
+        assert_eq!(
+            fx.fetch(&out.url, &format!("/{path}")).await.2,
+            body,
+            "/{path}"
+        );
+    }
+}
+
+/// Instantiates the suite's behaviours for one platform. `network` adds the fault tests
+/// (which need the emulator in between).
+#[macro_export]
+macro_rules! conformance {
+    ($spec:expr) => {
+        $crate::conformance!(@tests $spec; fresh_deploy_serves_exact_bytes, unchanged_redeploy_uploads_nothing,
+            one_changed_file_uploads_one, awkward_paths_round_trip, rollback_moves_production);
+    };
+    ($spec:expr, network) => {
+        $crate::conformance!($spec);
+        $crate::conformance!(@tests $spec; bad_token_is_refused_with_a_sentence, oversize_file_is_refused_before_upload,
+            server_errors_are_survived, rate_limit_is_waited_out, dropped_connections_are_survived);
+    };
+    (@tests $spec:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $crate::suite::$name($spec).await
+            }
+        )+
+    };
+}
