@@ -269,4 +269,26 @@ impl Engine {
         secrets::delete(&self.0.secrets, &account.secret_key).await?;
         self.history().remove_account(account_id)
     }
+
+    /// Forgets a site and its history; with `on_platform`, takes it down there first.
+    pub async fn remove_site(&self, site_id: i64, on_platform: bool) -> Result<()> {
+        let site = self.history().site(site_id)?;
+        let Some(site) = site else { return Ok(()) };
+        if on_platform {
+            let credentials = self.resolve_credentials(site.platform).await?;
+            let account_ref = credentials.as_ref().and_then(|c| c.account_ref.clone());
+            let provider = provider::build(site.platform, credentials, &self.0.env)?;
+            let target = provider::Target {
+                project: site.project.clone(),
+                remote_id: site.remote_id.clone(),
+                folder_name: provider::naming::folder_label(&site.folder),
+                account_ref,
+                ..Default::default()
+            };
+            provider
+                .remove(&self.cx(no_progress(), CancellationToken::new()), &target)
+                .await?;
+        }
+        self.history().remove_site(site_id)
+    }
 }
