@@ -201,6 +201,15 @@ pub trait Provider: Send + Sync {
         target: &Target,
         remote_deployment_id: &str,
     ) -> Result<Published>;
+
+    /// Takes the site down on the platform (the history keeps its record). Platforms where
+    /// Sitedrop cannot do this say so.
+    async fn remove(&self, _cx: &Cx, _target: &Target) -> Result<()> {
+        Err(Error::Unsupported(format!(
+            "Sitedrop cannot take sites down on {} yet; remove it in the platform's dashboard.",
+            self.platform()
+        )))
+    }
 }
 
 /// One deploy in progress on a platform.
@@ -220,17 +229,30 @@ pub trait DeploySession: Send + Sync {
     async fn finish(&self, cx: &Cx) -> Result<Published>;
 }
 
-/// Builds the provider for a platform with the given credentials.
+/// Builds the provider for a platform with the given credentials (`None` when none are
+/// connected: most providers then refuse with [`require`]).
 pub fn build(
     platform: Platform,
     credentials: Option<ResolvedCredentials>,
     env: &Env,
 ) -> Result<Box<dyn Provider>> {
-    let _ = (&credentials, env);
+    let _ = &credentials;
     match platform {
         Platform::Local => Ok(Box::new(local::LocalProvider::new(env.local_port()))),
+        // One arm per platform, each delegating to its module's `build`.
         other => Err(Error::Unsupported(format!(
             "Deploying to {other} is not available in this build of Sitedrop yet. Choose another platform, or \"This computer\" for a private preview."
         ))),
     }
+}
+
+/// The credentials a provider cannot work without, or the sentence that says how to connect.
+pub fn require(
+    platform: Platform,
+    credentials: Option<ResolvedCredentials>,
+) -> Result<ResolvedCredentials> {
+    credentials.ok_or(Error::NoCredentials {
+        platform,
+        env: Env::token_var(platform),
+    })
 }
