@@ -345,3 +345,60 @@ fn rollback_of_an_unknown_deploy_exits_2() {
         run.stderr()
     );
 }
+
+#[test]
+fn deploy_watch_redeploys_an_edit_and_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    let sb = Sandbox::new();
+    let site = sb.folder("watched", &[("index.html", b"v1"), ("a.css", b"a{}")]);
+    let mut child = sb
+        .cli()
+        .args([
+            "deploy",
+            site.to_str().unwrap(),
+            "--to",
+            "local",
+            "--watch",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(v) = serde_json::from_str(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let wait_for = |pred: &dyn Fn(&serde_json::Value) -> bool| -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let v = rx.recv_timeout(left).expect("event in time");
+            if pred(&v) {
+                return v;
+            }
+        }
+    };
+    let first = wait_for(&|v| v["event"] == "done");
+    assert_eq!(first["uploaded"], 2);
+    wait_for(&|v| v["event"] == "watch" && v["watch"]["event"] == "watching");
+    std::fs::write(site.join("index.html"), b"v2").unwrap();
+    let redeploy = wait_for(&|v| v["event"] == "watch" && v["watch"]["event"] == "deployed");
+    assert_eq!(redeploy["watch"]["outcome"]["uploaded"], 1);
+    let host = format!("watched.localhost:{}", sb.local_port);
+    assert_eq!(fetch(sb.local_port, &host, "/").2, b"v2");
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let rows = history(&sb);
+    assert_eq!(rows[0]["trigger"], "watch");
+}

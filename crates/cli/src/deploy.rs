@@ -40,6 +40,9 @@ pub struct DeployArgs {
     /// Publish every file that looks like a secret (.env, keys, .git/)
     #[arg(long)]
     pub allow_secrets: bool,
+    /// After deploying, keep watching the folder and redeploy when files change (Ctrl-C stops)
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// Cancels the deploy on Ctrl-C, so the history records `cancelled` and nothing is published.
@@ -76,10 +79,12 @@ pub async fn run(engine: &Engine, args: DeployArgs) -> Result<(), Error> {
     };
     let cancel = cancel_on_ctrl_c();
     let outcome = if args.json {
-        engine.deploy(request, output::json_sink(), cancel).await?
+        engine
+            .deploy(request.clone(), output::json_sink(), cancel.clone())
+            .await?
     } else {
         let (sink, bar) = output::human_sink();
-        let result = engine.deploy(request, sink, cancel).await;
+        let result = engine.deploy(request.clone(), sink, cancel.clone()).await;
         bar.finish_and_clear();
         result?
     };
@@ -87,6 +92,9 @@ pub async fn run(engine: &Engine, args: DeployArgs) -> Result<(), Error> {
         print_done_json(&outcome);
     } else {
         print_done(&outcome);
+    }
+    if args.watch {
+        return watch(engine, request, args.json, cancel).await;
     }
     if args.to == Platform::Local {
         keep_serving_local(engine, args.json).await;
@@ -175,5 +183,55 @@ pub async fn rollback(engine: &Engine, deployment_id: i64, json: bool) -> Result
             outcome.url
         );
     }
+    Ok(())
+}
+
+/// `--watch`: redeploy on every settled change until Ctrl-C.
+async fn watch(
+    engine: &Engine,
+    request: DeployRequest,
+    json: bool,
+    cancel: CancellationToken,
+) -> Result<(), Error> {
+    use sitedrop_core::watch::{WatchEvent, WatchOptions};
+    let options = WatchOptions {
+        catch_up: false,
+        ..Default::default()
+    };
+    let progress = if json {
+        output::json_sink()
+    } else {
+        sitedrop_core::progress::no_progress()
+    };
+    let events: sitedrop_core::watch::WatchSink = std::sync::Arc::new(move |event: WatchEvent| {
+        if json {
+            json_line(&serde_json::json!({"event": "watch", "watch": event}));
+            return;
+        }
+        match event {
+            WatchEvent::Watching { folder } => {
+                eprintln!(
+                    "Watching {} for changes; press Ctrl-C to stop.",
+                    folder.display()
+                )
+            }
+            WatchEvent::Changed { .. } | WatchEvent::Stopped => {}
+            WatchEvent::Deploying => eprintln!("Changes settled; deploying…"),
+            WatchEvent::Deployed { outcome } => println!(
+                "Live: {} ({} changed file{} uploaded, {}) — deploy #{}",
+                outcome.url,
+                outcome.uploaded,
+                if outcome.uploaded == 1 { "" } else { "s" },
+                duration(outcome.duration_ms),
+                outcome.id
+            ),
+            WatchEvent::Unchanged => eprintln!("Nothing that would be published changed."),
+            WatchEvent::Failed { message, .. } => eprintln!("Error: {message}"),
+            WatchEvent::Paused { reason } => eprintln!("{reason}"),
+        }
+    });
+    let handle = engine.watch(request, options, events, progress)?;
+    cancel.cancelled().await;
+    handle.stop().await;
     Ok(())
 }

@@ -271,6 +271,8 @@ impl Engine {
         if let Some(production) = &published.production_url {
             self.history().set_site_url(site.id, production)?;
         }
+        self.history()
+            .set_site_fingerprint(site.id, &set.fingerprint())?;
         (run.progress)(Progress::Phase {
             phase: Phase::Done,
             label: Phase::Done.label(),

@@ -27,6 +27,7 @@ pub mod scan;
 pub mod secrets;
 pub mod serve;
 pub mod verify;
+pub mod watch;
 
 pub use deploy::{DeployOutcome, DeployRequest};
 pub use engine::{Engine, EngineConfig, FolderReport};

@@ -67,6 +67,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (path, algorithm)
     ) WITHOUT ROWID;
     ",
+    // 2: what the last live deploy published, so watching can tell a real change.
+    "ALTER TABLE sites ADD COLUMN fingerprint TEXT;",
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

@@ -122,6 +122,27 @@ impl History {
         Ok(())
     }
 
+    /// The fingerprint of what the site's last live deploy published.
+    pub fn site_fingerprint(&self, site_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT fingerprint FROM sites WHERE id = ?1",
+                [site_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    pub fn set_site_fingerprint(&self, site_id: i64, fingerprint: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sites SET fingerprint = ?2 WHERE id = ?1",
+            params![site_id, fingerprint],
+        )?;
+        Ok(())
+    }
+
     /// Forgets a site and its deploy history (nothing on the platform is touched).
     pub fn remove_site(&self, site_id: i64) -> Result<()> {
         self.conn

@@ -106,6 +106,20 @@ pub struct FileSet {
 }
 
 impl FileSet {
+    /// A short digest of what would be published: every kept file's path, size, modification
+    /// time and inode. Equal fingerprints mean a deploy would publish the same thing.
+    pub fn fingerprint(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for f in &self.files {
+            h.update(f.path.as_str().as_bytes());
+            h.update(&[0]);
+            h.update(&f.size.to_le_bytes());
+            h.update(&f.modified_ns.to_le_bytes());
+            h.update(&f.inode.to_le_bytes());
+        }
+        h.finalize().to_hex()[..32].to_string()
+    }
+
     /// Fails with a sentence that says what was left out when nothing is left to publish.
     pub fn ensure_not_empty(&self) -> Result<()> {
         if !self.files.is_empty() {
@@ -363,7 +377,7 @@ impl EntryFilter {
         };
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
         let name = rel.file_name();
-        if self.rules.default_ignores && rules::DEFAULT_IGNORED_NAMES.contains(&name) {
+        if self.rules.default_ignores && rules::is_default_ignored(name) {
             lock(&self.notes).ignored.push(rel);
             return false;
         }

@@ -12,6 +12,25 @@ pub const DEFAULT_IGNORED_NAMES: [&str; 5] = [
     "__MACOSX",
 ];
 
+/// Names editors and browsers write while saving or downloading (vim's swap files and `4913`
+/// probe, Emacs' `~` backups, `.#` locks and `#…#` autosaves, GNOME's `.goutputstream-`,
+/// Chrome's `.crdownload`): never part of a site, and never a reason to redeploy.
+pub fn is_temp_name(name: &str) -> bool {
+    name == "4913"
+        || name.ends_with('~')
+        || name.starts_with(".#")
+        || (name.len() > 1 && name.starts_with('#') && name.ends_with('#'))
+        || [".swp", ".swx", ".swo", ".crdownload"]
+            .iter()
+            .any(|s| name.ends_with(s))
+        || name.starts_with(".goutputstream-")
+}
+
+/// True for a name Sitedrop leaves out by default at any depth.
+pub fn is_default_ignored(name: &str) -> bool {
+    DEFAULT_IGNORED_NAMES.contains(&name) || is_temp_name(name)
+}
+
 /// Sitedrop's own ignore file, in gitignore syntax, read in every folder of the site.
 pub const SITEDROP_IGNORE_FILE: &str = ".sitedropignore";
 

@@ -69,6 +69,25 @@ fn each_default_ignore_is_skipped_at_any_depth() {
 }
 
 #[test]
+fn editor_temp_files_are_never_published() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "index.html",
+        ".index.html.swp",
+        "index.html~",
+        "4913",
+        ".#index.html",
+        "#index.html#",
+        "a.crdownload",
+    ] {
+        write(dir.path(), name, "x");
+    }
+    let set = scan_with(dir.path(), &ScanOptions::default()).unwrap();
+    assert_eq!(paths(&set), ["index.html"]);
+    assert_eq!(set.ignored.len(), 6);
+}
+
+#[test]
 fn git_folder_is_held_back_and_named() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "index.html", "x");
