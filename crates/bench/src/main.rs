@@ -7,6 +7,7 @@
 //! the files in the page cache (as they are right after a build or an edit).
 
 mod sites;
+mod watch_latency;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,26 @@ fn main() {
         rows.extend(bench_site(&root, spec, runs));
     }
     print_table(&rows);
+
+    let docs = if quick { DOCS.quick() } else { DOCS };
+    let root = sites::generate(&base, docs).expect("generate the site");
+    let edits = if quick { 5 } else { 10 };
+    eprintln!("measuring change-to-live latency ({edits} edits)…");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let latency = runtime.block_on(watch_latency::measure(&root, edits));
+    let mut sorted = latency.samples.clone();
+    sorted.sort();
+    let median = sorted[sorted.len() / 2];
+    println!(
+        "\nWatch, {} files, this computer: change-to-live median {:.0} ms over {} edits (min {:.0}, max {:.0}); settle window {:.0} ms, so {:.0} ms beyond it (target ≤ 1000 ms).",
+        latency.files,
+        median.as_secs_f64() * 1000.0,
+        sorted.len(),
+        sorted[0].as_secs_f64() * 1000.0,
+        sorted[sorted.len() - 1].as_secs_f64() * 1000.0,
+        latency.settle.as_secs_f64() * 1000.0,
+        median.saturating_sub(latency.settle).as_secs_f64() * 1000.0
+    );
 }
 
 fn bench_site(root: &Path, spec: SiteSpec, runs: usize) -> Vec<Row> {
