@@ -6,7 +6,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sitedrop_e2e::Sandbox;
+use sitedrop_e2e::{history, Sandbox};
 
 /// A folder big enough that uploading it takes a moment: `n` files of random bytes.
 fn big_site(sb: &Sandbox, name: &str, n: usize, size: usize) -> std::path::PathBuf {
@@ -79,16 +79,6 @@ fn wait_mid_upload(rx: &mpsc::Receiver<serde_json::Value>, files: u64) -> serde_
             "the deploy finished before it could be interrupted"
         );
     }
-}
-
-fn history(sb: &Sandbox) -> Vec<serde_json::Value> {
-    let run = sb.run(&["history", "--json"]);
-    run.expect_code(0);
-    serde_json::from_str::<serde_json::Value>(run.stdout().trim())
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 #[test]

@@ -243,3 +243,69 @@ impl Drop for EmulatorProcess {
         let _ = self.child.wait();
     }
 }
+
+/// `sitedrop serve` in the background for a sandbox's local-sites port; stopped on drop.
+pub struct Serving(std::process::Child);
+
+impl Serving {
+    pub fn start(sb: &Sandbox) -> Serving {
+        let child = sb
+            .cli()
+            .args(["serve"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve");
+        let serving = Serving(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", sb.local_port)).is_ok() {
+                return serving;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("sitedrop serve did not start");
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The history as `sitedrop history --json` prints it, newest first.
+pub fn history(sb: &Sandbox) -> Vec<serde_json::Value> {
+    let run = sb.run(&["history", "--json"]);
+    run.expect_code(0);
+    serde_json::from_str::<serde_json::Value>(run.stdout().trim())
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// Runs the CLI as an unprivileged user (`nobody`) when the tests run as root, where file
+/// permissions would not stop reads; the sandbox is opened up so `nobody` can use it.
+pub fn run_unprivileged(sb: &Sandbox, args: &[&str]) -> Run {
+    use std::os::unix::fs::PermissionsExt;
+    let mut cmd = sb.cli();
+    cmd.args(args);
+    if is_root() {
+        std::fs::set_permissions(sb.root.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        let mut wrapped = Command::new("setpriv");
+        wrapped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => wrapped.env(k, v),
+                None => wrapped.env_remove(k),
+            };
+        }
+        wrapped.env("HOME", sb.root.path());
+        cmd = wrapped;
+    }
+    Run(cmd.output().expect("run"))
+}

@@ -192,6 +192,7 @@ impl Engine {
         };
         run.timings.scan_ms = run.elapsed_ms();
         set.ensure_not_empty()?;
+        set.ensure_names_publishable(platform)?;
         let (held_back, warnings) = announce(&set, &run.progress);
         self.history()
             .set_totals(run.id, set.files.len() as u64, set.total_bytes)?;

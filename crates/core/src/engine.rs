@@ -169,6 +169,7 @@ impl Engine {
         .map_err(|e| Error::Invalid(e.to_string()))??;
         let problem = set
             .ensure_not_empty()
+            .and_then(|_| set.ensure_names_publishable(platform))
             .and_then(|_| crate::limits::check(&set, limits, platform))
             .and_then(|_| provider.as_ref().map_or(Ok(()), |p| p.check_files(&set)))
             .err();

@@ -120,6 +120,34 @@ impl FileSet {
         h.finalize().to_hex()[..32].to_string()
     }
 
+    /// Fails when a file cannot be published at all because its name is not valid text:
+    /// skipping it would publish an incomplete site without the person noticing.
+    pub fn ensure_names_publishable(&self, platform: crate::platform::Platform) -> Result<()> {
+        let bad: Vec<&str> = self
+            .warnings
+            .iter()
+            .filter_map(|w| match w {
+                ScanWarning::NotUtf8 { path } => Some(path.as_str()),
+                _ => None,
+            })
+            .collect();
+        match bad.first() {
+            None => Ok(()),
+            Some(first) => Err(Error::BadFileName {
+                platform,
+                path: first.to_string(),
+                reason: format!(
+                    "its name is not valid text (UTF-8), so no web server can serve it{}",
+                    if bad.len() > 1 {
+                        format!(" ({} such files)", bad.len())
+                    } else {
+                        String::new()
+                    }
+                ),
+            }),
+        }
+    }
+
     /// Fails with a sentence that says what was left out when nothing is left to publish.
     pub fn ensure_not_empty(&self) -> Result<()> {
         if !self.files.is_empty() {
