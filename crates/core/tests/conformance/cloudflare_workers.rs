@@ -231,3 +231,27 @@ async fn removing_the_site_deletes_the_worker() {
         .contains(&("DELETE".into(), 200)));
     assert_ne!(fx.fetch(&out.url, "/").await.0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_timeouts_are_retried() {
+    let mut fx = Fixture::new(SPEC).await;
+    fx.fault(
+        json!({"platform": "cloudflare", "path": SPEC.upload_path, "status": 524, "count": 2}),
+    )
+    .await;
+    let (_keep, dir) = site("workers-524", &sample_files());
+    let out = fx
+        .deploy(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e}"));
+    assert_eq!(
+        fx.fetch(&out.url, "/data/info.json").await.2,
+        b"{\"ok\":true}\n"
+    );
+    let statuses: Vec<u64> = calls(&fx, SPEC.upload_path)
+        .await
+        .into_iter()
+        .map(|c| c.1)
+        .collect();
+    assert_eq!(statuses, [524, 524, 201]);
+}

@@ -11,6 +11,7 @@ mod multipart;
 mod pages;
 mod pages_upload;
 mod stream;
+mod throttle;
 mod workers;
 
 use std::time::SystemTime;
@@ -181,6 +182,9 @@ pub(crate) enum Failure {
     UploadToken,
     /// `success: false` with a code (§7).
     Api { code: u64, error: Error },
+    /// HTTP 524, Cloudflare's edge timing out on a slow origin: retried, and uploads slow
+    /// down ([`throttle::Throttle`], §3.6, §4.4c).
+    Gateway(Error),
     /// Everything else: transport errors, garbage, statuses without an envelope.
     Other(Error),
 }
@@ -202,7 +206,7 @@ impl From<Failure> for Error {
                 platform: Platform::CloudflarePages,
                 detail: "the upload token was refused again right after it was renewed. Check that this computer's clock is right, then deploy again".into(),
             },
-            Failure::Api { error, .. } | Failure::Other(error) => error,
+            Failure::Api { error, .. } | Failure::Gateway(error) | Failure::Other(error) => error,
         }
     }
 }
@@ -366,6 +370,15 @@ fn read_envelope<T: DeserializeOwned>(
         serde_json::from_slice(bytes).ok()
     };
     let code = status.as_u16();
+    if code == 524 {
+        return Err(Failure::Gateway(Error::Server {
+            platform,
+            detail: format!(
+                "HTTP 524, Cloudflare timed out waiting: {}",
+                body_preview(bytes)
+            ),
+        }));
+    }
     let Some(envelope) = parsed.filter(|v| v.get("success").is_some()) else {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]);
         if code == 403 && text.trim().eq_ignore_ascii_case("Expired JWT") {
@@ -561,6 +574,7 @@ mod tests {
         assert_eq!(kind(read(403, "Expired JWT")), "upload_token");
         assert_eq!(kind(read(200, "<html>oops</html>")), "bad_response");
         assert_eq!(kind(read(524, "<html>timeout</html>")), "server_error");
+        assert!(matches!(read(524, "x"), Err(Failure::Gateway(_))));
         assert_eq!(kind(read(200, r#"{"a":1}"#)), "bad_response");
         let Err(Failure::Other(err)) = read(429, "slow down") else {
             panic!("429 without an envelope")

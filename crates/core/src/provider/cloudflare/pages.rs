@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::pages_upload::{self, UploadToken};
+use super::throttle::Throttle;
 use super::{multipart, Api, Cloudflare, Failure};
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
@@ -309,6 +310,7 @@ impl Provider for PagesProvider {
             account,
             project,
             token,
+            throttle: Throttle::new(UPLOAD_CONCURRENCY),
             manifest,
             batches,
             environment: target.environment,
@@ -394,6 +396,7 @@ struct PagesSession {
     account: String,
     project: Project,
     token: UploadToken,
+    throttle: Throttle,
     manifest: Arc<Manifest>,
     batches: Vec<Batch>,
     environment: Environment,
@@ -577,7 +580,15 @@ impl DeploySession for PagesSession {
     }
 
     async fn upload(&self, cx: &Cx, batch: &Batch, attempt: &Attempt) -> Result<()> {
-        pages_upload::upload(cx, &self.token, &self.manifest, batch, attempt).await
+        pages_upload::upload(
+            cx,
+            &self.token,
+            &self.throttle,
+            &self.manifest,
+            batch,
+            attempt,
+        )
+        .await
     }
 
     async fn finish(&self, cx: &Cx) -> Result<Published> {

@@ -1,6 +1,7 @@
 //! Pages asset uploads: the upload token (a JWT) and its renewal, the buckets files travel in,
 //! and the streamed JSON body of one bucket (`specs/cloudflare.md` §1.7, §3.3–§3.7).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -8,6 +9,7 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::stream::{self, FilePiece, Piece, Streamed};
+use super::throttle::Throttle;
 use super::{Api, Failure};
 use crate::error::{Error, Result};
 use crate::platform::Platform;
@@ -227,15 +229,18 @@ pub async fn upsert_hashes(cx: &Cx, token: &UploadToken, hashes: &[&str]) -> Res
 }
 
 /// `POST /pages/assets/upload` (§3.6): one bucket, streamed. The engine retries failures;
-/// token renewal happens here.
+/// token renewal happens here, and the throttle slows uploads after a 524.
 pub async fn upload(
     cx: &Cx,
     token: &UploadToken,
+    throttle: &Throttle,
     manifest: &Manifest,
     batch: &Batch,
     attempt: &Attempt,
 ) -> Result<()> {
-    token
+    let pass = throttle.enter().await;
+    let gateway = AtomicBool::new(false);
+    let outcome = token
         .call(
             cx,
             |jwt| {
@@ -247,18 +252,24 @@ pub async fn upload(
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .header(reqwest::header::CONTENT_LENGTH, streamed.length)
                     .body(streamed.body);
+                let gateway = &gateway;
                 async move {
                     match token.api.send_raw::<serde_json::Value>(request).await {
                         Ok(_) => Ok(()),
-                        // A file that changed or vanished cut the body short: say that, not
-                        // "the connection broke".
-                        Err(f) => Err(problem.take().map(Failure::Other).unwrap_or(f)),
+                        Err(f) => {
+                            gateway.fetch_or(matches!(f, Failure::Gateway(_)), Ordering::Relaxed);
+                            // A file that changed or vanished cut the body short: say that,
+                            // not "the connection broke".
+                            Err(problem.take().map(Failure::Other).unwrap_or(f))
+                        }
                     }
                 }
             },
             || attempt.abandon(),
         )
-        .await?;
+        .await;
+    throttle.done(pass, outcome.is_ok(), gateway.load(Ordering::Relaxed));
+    outcome?;
     attempt.files_done(batch.files.len() as u64);
     Ok(())
 }

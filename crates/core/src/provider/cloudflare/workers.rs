@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::stream::{self, FilePiece, Piece};
+use super::throttle::Throttle;
 use super::{multipart, uuid_form, Api, Cloudflare, Failure};
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
@@ -287,6 +288,7 @@ impl Provider for WorkersProvider {
             subdomain,
             upload_jwt: Secret::new(session.jwt),
             completion: Mutex::new(completion),
+            throttle: Throttle::new(UPLOAD_CONCURRENCY),
             manifest,
             batches,
             message: target.message.clone(),
@@ -390,6 +392,7 @@ struct WorkersSession {
     /// The token the completing upload returned (§4.4a), or the session's when nothing was
     /// missing.
     completion: Mutex<Option<Secret>>,
+    throttle: Throttle,
     manifest: Arc<Manifest>,
     batches: Vec<Batch>,
     message: Option<String>,
@@ -518,6 +521,7 @@ impl DeploySession for WorkersSession {
     /// One server bucket as one multipart request, parts named by hash, contents in base64
     /// with the type to serve (`POST …/workers/assets/upload?base64=true`, §4.4a).
     async fn upload(&self, _cx: &Cx, batch: &Batch, attempt: &Attempt) -> Result<()> {
+        let pass = self.throttle.enter().await;
         let boundary = multipart::boundary();
         let mut pieces = Vec::with_capacity(batch.files.len() * 3 + 1);
         for &i in &batch.files {
@@ -549,7 +553,10 @@ impl DeploySession for WorkersSession {
             )
             .header(reqwest::header::CONTENT_LENGTH, streamed.length)
             .body(streamed.body);
-        let result: Option<Value> = match self.api.send_raw(request).await {
+        let sent = self.api.send_raw::<Option<Value>>(request).await;
+        let gateway = matches!(sent, Err(Failure::Gateway(_)));
+        self.throttle.done(pass, sent.is_ok(), gateway);
+        let result = match sent {
             Ok(result) => result,
             // A file that changed or vanished cut the body short: say that, not "the
             // connection broke".
