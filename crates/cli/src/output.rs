@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn utc_dates() {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc(1_795_392_300_000), "2026-11-22 00:05 UTC");
+        assert_eq!(utc(1_795_305_900_000), "2026-11-22 00:05 UTC");
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00 UTC");
     }
 

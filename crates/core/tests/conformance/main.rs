@@ -4,4 +4,6 @@
 mod fixture;
 mod suite;
 
+mod cloudflare_pages;
+mod cloudflare_workers;
 mod local;

@@ -1,0 +1,373 @@
+//! Cloudflare: Pages direct upload (`pages`) and Workers static assets (`workers`), and the
+//! API client both share (`specs/cloudflare.md` §1, §5, §7).
+//!
+//! - `envelope`: reading answers (`success` decides, codes become [`Error`]s);
+//! - `stream` and `multipart`: upload bodies streamed from disk;
+//! - `pages`, `pages_project`, `pages_upload`: Pages direct upload;
+//! - `workers`: Workers static assets;
+//! - `throttle`: fewer uploads at once after a 524;
+//! - [`content_type`]: the two products' Content-Type rules.
+
+pub mod content_type;
+mod envelope;
+mod multipart;
+mod pages;
+mod pages_project;
+mod pages_upload;
+mod stream;
+mod throttle;
+mod workers;
+
+use reqwest::header::HeaderValue;
+use reqwest::{Method, RequestBuilder};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::{require, AccountInfo, Cx, Provider};
+use crate::config::Env;
+use crate::error::{Error, Result};
+use crate::http::network_error;
+use crate::platform::Platform;
+use crate::retry::retry;
+use crate::secrets::{ResolvedCredentials, Secret};
+
+pub(crate) use envelope::Failure;
+use envelope::{account_in, read_envelope};
+pub use pages::PagesProvider;
+pub use workers::WorkersProvider;
+
+/// Builds the Pages or Workers provider (`Platform::CloudflarePages` / `CloudflareWorkers`).
+pub fn build(
+    platform: Platform,
+    credentials: Option<ResolvedCredentials>,
+    env: &Env,
+) -> Result<Box<dyn Provider>> {
+    let cf = Cloudflare::new(platform, credentials, env)?;
+    Ok(match platform {
+        Platform::CloudflareWorkers => Box::new(WorkersProvider::new(cf)),
+        _ => Box::new(PagesProvider::new(cf)),
+    })
+}
+
+/// The token permission each product needs, named as the dashboard's token editor shows it.
+fn permission(platform: Platform) -> &'static str {
+    match platform {
+        Platform::CloudflareWorkers => "Account · Workers Scripts · Edit",
+        _ => "Account · Cloudflare Pages · Edit",
+    }
+}
+
+/// What both products share: the API base, the token, and the account when one is configured.
+#[derive(Clone)]
+pub(crate) struct Cloudflare {
+    platform: Platform,
+    base: String,
+    token: Secret,
+    account: Option<String>,
+}
+
+impl Cloudflare {
+    fn new(
+        platform: Platform,
+        credentials: Option<ResolvedCredentials>,
+        env: &Env,
+    ) -> Result<Cloudflare> {
+        let credentials = require(platform, credentials)?;
+        let token = credentials.credentials.token(platform)?.clone();
+        // A token that cannot be a header value would fail on every request; say so once.
+        if HeaderValue::from_str(&format!("Bearer {}", token.expose())).is_err() || token.is_empty()
+        {
+            return Err(Error::TokenInvalid {
+                platform,
+                detail: "it contains characters a Cloudflare API token never has".into(),
+            });
+        }
+        Ok(Cloudflare {
+            platform,
+            base: env.api_base(platform, None),
+            token,
+            account: credentials
+                .account_ref
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty()),
+        })
+    }
+
+    /// The API client for one call of the provider.
+    fn api(&self, cx: &Cx) -> Api {
+        Api {
+            platform: self.platform,
+            base: self.base.clone(),
+            token: self.token.clone(),
+            client: cx.http.client().clone(),
+        }
+    }
+
+    /// Checks the token (`GET /user/tokens/verify`, §5) and finds its account (§5): the
+    /// configured one, which must exist, else the only one, else the person must choose.
+    async fn verify_credentials(&self, cx: &Cx) -> Result<AccountInfo> {
+        let api = self.api(cx);
+        api.verify_token(cx).await?;
+        let accounts = api.accounts(cx).await?;
+        let chosen = pick_account(self.platform, self.account.as_deref(), &accounts)?;
+        Ok(AccountInfo {
+            label: chosen.name.clone(),
+            account_ref: Some(chosen.id.clone()),
+        })
+    }
+
+    /// The account to deploy into: the target's, else the configured one, else discovered.
+    async fn account(&self, cx: &Cx, api: &Api, wanted: Option<&str>) -> Result<String> {
+        let wanted = wanted
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .or(self.account.as_deref());
+        if let Some(id) = wanted {
+            // Account ids are 32 hex characters; anything else would only earn a 404 "no route".
+            if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::AccountNotFound {
+                    platform: self.platform,
+                    account: id.to_string(),
+                });
+            }
+            return Ok(id.to_ascii_lowercase());
+        }
+        let accounts = api.accounts(cx).await?;
+        Ok(pick_account(self.platform, None, &accounts)?.id.clone())
+    }
+}
+
+/// One account the token can reach.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub(crate) struct AccountSummary {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The configured account if the token reaches it; else the only one; else a choice.
+fn pick_account<'a>(
+    platform: Platform,
+    wanted: Option<&str>,
+    accounts: &'a [AccountSummary],
+) -> Result<&'a AccountSummary> {
+    if let Some(id) = wanted {
+        return accounts
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| Error::AccountNotFound {
+                platform,
+                account: id.to_string(),
+            });
+    }
+    match accounts {
+        [] => Err(Error::Rejected {
+            platform,
+            detail: "this token cannot reach any account. Give it access to your account (Account Resources: include your account) and connect it again".into(),
+        }),
+        [only] => Ok(only),
+        several => Err(Error::AccountChoiceNeeded {
+            platform,
+            options: several
+                .iter()
+                .map(|a| (a.id.clone(), a.name.clone()))
+                .collect(),
+        }),
+    }
+}
+
+/// The API client for one provider call: base URL, token and the shared HTTP client.
+#[derive(Clone)]
+pub(crate) struct Api {
+    platform: Platform,
+    base: String,
+    token: Secret,
+    client: reqwest::Client,
+}
+
+impl Api {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request authorised with the API token (`Authorization: Bearer`, §1.2). reqwest marks
+    /// the header sensitive, so it never shows in debug output.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(self.token.expose())
+    }
+
+    /// A request authorised with an upload JWT instead of the API token (§1.2, §3.1).
+    pub fn request_with(&self, method: Method, path: &str, jwt: &Secret) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(jwt.expose())
+    }
+
+    /// Sends an API-token request once and reads its envelope. An authentication failure
+    /// (9106) is told apart from an expired token by asking `/user/tokens/verify`, as wrangler
+    /// does after an auth error (§5).
+    pub async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, Failure> {
+        match self.send_raw(request).await {
+            Err(Failure::Api { code: 9106, error }) => {
+                if self.token_expired().await {
+                    Err(Failure::Api {
+                        code: 9106,
+                        error: Error::TokenExpired {
+                            platform: self.platform,
+                        },
+                    })
+                } else {
+                    Err(Failure::Api { code: 9106, error })
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Sends a request once and reads its envelope.
+    pub async fn send_raw<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, Failure> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Failure::Other(network_error(self.platform, &e)))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let account = account_in(response.url().path());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Failure::Other(network_error(self.platform, &e)))?;
+        read_envelope(self.platform, status, &headers, &bytes, account.as_deref())
+    }
+
+    /// `GET path`, retried by the policy.
+    pub async fn get<T: DeserializeOwned>(&self, cx: &Cx, path: &str) -> Result<T> {
+        retry(&cx.retry, &cx.cancel, |_| async {
+            Ok(self.send(self.request(Method::GET, path)).await?)
+        })
+        .await
+    }
+
+    /// Is the API token known but expired (`GET /user/tokens/verify` → `status: "expired"`)?
+    async fn token_expired(&self) -> bool {
+        #[derive(Deserialize)]
+        struct Verified {
+            #[serde(default)]
+            status: String,
+        }
+        let request = self.request(Method::GET, "/user/tokens/verify");
+        matches!(self.send_raw::<Verified>(request).await, Ok(v) if v.status == "expired")
+    }
+
+    /// Checks the token: it must be known and active (§5, §6).
+    pub async fn verify_token(&self, cx: &Cx) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Verified {
+            #[serde(default)]
+            status: String,
+        }
+        let verified: std::result::Result<Verified, Error> =
+            retry(&cx.retry, &cx.cancel, |_| async {
+                match self
+                    .send_raw::<Verified>(self.request(Method::GET, "/user/tokens/verify"))
+                    .await
+                {
+                    Ok(v) => Ok(v),
+                    Err(f) => Err(Error::from(f)),
+                }
+            })
+            .await;
+        match verified?.status.as_str() {
+            "active" => Ok(()),
+            "expired" => Err(Error::TokenExpired {
+                platform: self.platform,
+            }),
+            other => Err(Error::TokenInvalid {
+                platform: self.platform,
+                detail: format!("Cloudflare says the token is {other}"),
+            }),
+        }
+    }
+
+    /// Every account the token can reach (`GET /accounts`, paged by `result_info`, §5).
+    pub async fn accounts(&self, cx: &Cx) -> Result<Vec<AccountSummary>> {
+        const PER_PAGE: usize = 50;
+        let mut all = Vec::new();
+        for page in 1..=20 {
+            let path = format!("/accounts?page={page}&per_page={PER_PAGE}");
+            let batch: Vec<AccountSummary> = self.get(cx, &path).await?;
+            let n = batch.len();
+            all.extend(batch);
+            if n < PER_PAGE {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// Hyphenates a 32-hex id into the UUID form (§4.5: wrangler does this to `deployment_id`).
+fn uuid_form(id: &str) -> String {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        format!(
+            "{}-{}-{}-{}-{}",
+            &id[..8],
+            &id[8..12],
+            &id[12..16],
+            &id[16..20],
+            &id[20..]
+        )
+    } else {
+        id.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_picked_or_offered() {
+        let a = |id: &str, name: &str| AccountSummary {
+            id: id.into(),
+            name: name.into(),
+        };
+        let one = [a("aa", "Mine")];
+        assert_eq!(
+            pick_account(Platform::CloudflarePages, None, &one)
+                .unwrap()
+                .name,
+            "Mine"
+        );
+        let two = [a("aa", "Mine"), a("bb", "Work")];
+        let err = pick_account(Platform::CloudflarePages, None, &two).unwrap_err();
+        assert_eq!(err.kind(), "account_choice_needed");
+        assert!(err.to_string().contains("Work [bb]"), "{err}");
+        assert_eq!(
+            pick_account(Platform::CloudflarePages, Some("BB"), &two)
+                .unwrap()
+                .id,
+            "bb"
+        );
+        assert_eq!(
+            pick_account(Platform::CloudflarePages, Some("cc"), &two)
+                .unwrap_err()
+                .kind(),
+            "account_not_found"
+        );
+    }
+
+    #[test]
+    fn ids_take_the_uuid_form() {
+        assert_eq!(
+            uuid_form("0123456789abcdef0123456789abcdef"),
+            "01234567-89ab-cdef-0123-456789abcdef"
+        );
+        assert_eq!(uuid_form("a-b"), "a-b");
+    }
+}
