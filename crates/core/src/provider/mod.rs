@@ -13,6 +13,7 @@
 //! Everything else — walking, hashing, scheduling, retrying, progress, verification,
 //! history — is the engine's, written once.
 
+pub mod amplify;
 pub mod local;
 mod meter;
 pub mod naming;
@@ -239,6 +240,7 @@ pub fn build(
     let _ = &credentials;
     match platform {
         Platform::Local => Ok(Box::new(local::LocalProvider::new(env.local_port()))),
+        Platform::Amplify => amplify::build(credentials, env),
         // One arm per platform, each delegating to its module's `build`.
         other => Err(Error::Unsupported(format!(
             "Deploying to {other} is not available in this build of Sitedrop yet. Choose another platform, or \"This computer\" for a private preview."
