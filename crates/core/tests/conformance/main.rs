@@ -4,4 +4,5 @@
 mod fixture;
 mod suite;
 
+mod amplify;
 mod local;
