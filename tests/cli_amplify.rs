@@ -165,8 +165,9 @@ fn one_gigabyte_site_deploys_in_under_150_mb() {
             }
             site.join(dir).join(format!("{name}.bin"))
         } else {
+            let text = b"lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
             for (j, b) in buf.iter_mut().enumerate() {
-                *b = b"lorem ipsum dolor sit amet, consectetur adipiscing elit\n"[(j + i) % 57];
+                *b = text[(j + i) % text.len()];
             }
             site.join(dir).join(format!("{name}.txt"))
         };
