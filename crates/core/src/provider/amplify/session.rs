@@ -274,13 +274,17 @@ impl DeploySession for AmplifySession {
     async fn upload(&self, cx: &Cx, batch: &Batch, attempt: &Attempt) -> Result<()> {
         let mut state = self.state.lock().await;
         let packing = batch.bytes / 2;
-        match &state.zip {
-            Some(_) => attempt.add_bytes(packing),
-            None => state.zip = Some(self.build_zip(cx, attempt, packing).await?),
-        }
         let (path, len) = match &state.zip {
-            Some(z) => (z.path.to_path_buf(), z.len),
-            None => unreachable!("the zip was just built"),
+            Some(zip) => {
+                attempt.add_bytes(packing);
+                (zip.path.to_path_buf(), zip.len)
+            }
+            None => {
+                let zip = self.build_zip(cx, attempt, packing).await?;
+                let built = (zip.path.to_path_buf(), zip.len);
+                state.zip = Some(zip);
+                built
+            }
         };
         if len > MAX_ZIP {
             return Err(Error::LimitExceeded {
@@ -299,9 +303,10 @@ impl DeploySession for AmplifySession {
             }
             state.created = Some(created);
         }
-        let Some(created) = &state.created else {
-            unreachable!("the deployment was just created")
-        };
+        let created = state
+            .created
+            .as_ref()
+            .ok_or_else(|| Error::Invalid("the Amplify deployment was not created".into()))?;
         upload::put(cx, &created.url, &path, len, attempt, batch.bytes - packing).await?;
         attempt.files_done(batch.files.len() as u64);
         Ok(())
