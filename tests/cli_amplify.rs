@@ -177,6 +177,8 @@ fn one_gigabyte_site_deploys_in_under_150_mb() {
             .unwrap();
     }
     let started = std::time::Instant::now();
+    // Reaped below with wait4, which also reports the child's peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = sb
         .cli()
         .args([
@@ -209,7 +211,7 @@ fn one_gigabyte_site_deploys_in_under_150_mb() {
     let done: serde_json::Value = out
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
-        .last()
+        .next_back()
         .unwrap();
     assert_eq!(done["event"], "done", "{out}");
     let peak_mib = usage.ru_maxrss as f64 / 1024.0; // Linux: kilobytes

@@ -148,7 +148,7 @@ mod tests {
             path: RelPath::new(rel),
             abs,
             size: body.len() as u64,
-            digest: Digest::from_hex(&hex::encode(md5::Md5::digest(body))),
+            digest: Digest::from_hex(hex::encode(md5::Md5::digest(body))),
         }
     }
 
