@@ -249,10 +249,15 @@ impl AwsFailure {
                 platform: P,
                 detail: "the request signature did not match (InvalidSignatureException). Check the secret access key; if it is right, check this computer's clock".into(),
             },
+            // AWS's text here may quote the Authorization header: name the code only.
             "IncompleteSignatureException" | "MissingAuthenticationTokenException" => {
                 Error::Rejected {
                     platform: P,
-                    detail: format!("{} ({}): {first_line}", op.name(), self.code),
+                    detail: format!(
+                        "{} was refused as not properly signed ({})",
+                        op.name(),
+                        self.code
+                    ),
                 }
             }
             "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => {
