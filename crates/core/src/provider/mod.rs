@@ -14,6 +14,7 @@
 //! history — is the engine's, written once.
 
 pub mod cloudflare;
+pub mod amplify;
 pub mod local;
 mod meter;
 pub mod naming;
@@ -244,6 +245,7 @@ pub fn build(
         Platform::CloudflareWorkers => {
             cloudflare::build(Platform::CloudflareWorkers, credentials, env)
         }
+        Platform::Amplify => amplify::build(credentials, env),
         // One arm per platform, each delegating to its module's `build`.
         other => Err(Error::Unsupported(format!(
             "Deploying to {other} is not available in this build of Sitedrop yet. Choose another platform, or \"This computer\" for a private preview."

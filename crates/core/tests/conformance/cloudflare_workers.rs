@@ -10,6 +10,8 @@ pub const SPEC: PlatformSpec = PlatformSpec {
     emulator_platform: "cloudflare",
     token_var: "CLOUDFLARE_API_TOKEN",
     max_file_size: Some(25 * 1024 * 1024),
+    incremental: true,
+    rollback: true,
 };
 
 crate::conformance!(SPEC, network);

@@ -26,6 +26,12 @@ pub struct PlatformSpec {
     pub token_var: &'static str,
     /// The per-file size limit the platform enforces, if any.
     pub max_file_size: Option<u64>,
+    /// Whether deploys send only what the platform lacks (digest-keyed uploads). `false`:
+    /// every deploy sends the whole site in one archive (Amplify's zip).
+    pub incremental: bool,
+    /// Whether an earlier deploy can be made production again. `false`: rollback is refused
+    /// with a sentence (`unsupported`) and production stays as it was.
+    pub rollback: bool,
 }
 
 /// One test's world.

@@ -10,6 +10,8 @@ const SPEC: PlatformSpec = PlatformSpec {
     emulator_platform: "",
     token_var: "",
     max_file_size: None,
+    incremental: true,
+    rollback: true,
 };
 
 crate::conformance!(SPEC);

@@ -6,4 +6,5 @@ mod suite;
 
 mod cloudflare_pages;
 mod cloudflare_workers;
+mod amplify;
 mod local;

@@ -26,6 +26,11 @@ pub fn sample_files() -> Vec<(&'static str, &'static [u8])> {
     ]
 }
 
+/// The size of [`sample_files`] in bytes.
+pub fn sample_bytes() -> u64 {
+    sample_files().iter().map(|(_, b)| b.len() as u64).sum()
+}
+
 /// A fresh deploy goes live and serves the folder's exact bytes with the right types.
 pub async fn fresh_deploy_serves_exact_bytes(spec: PlatformSpec) {
     let mut fx = Fixture::new(spec).await;
@@ -69,29 +74,47 @@ pub async fn fresh_deploy_serves_exact_bytes(spec: PlatformSpec) {
     assert_eq!(rows[0].url.as_deref(), Some(out.url.as_str()));
 }
 
-/// Redeploying an unchanged folder sends no file contents.
+/// Redeploying an unchanged folder sends no file contents (a zip platform sends the whole
+/// site again, in one archive, and the site still serves it).
 pub async fn unchanged_redeploy_uploads_nothing(spec: PlatformSpec) {
     let mut fx = Fixture::new(spec).await;
     let (_keep, dir) = site("conformance-same", &sample_files());
     fx.deploy(&dir).await.unwrap();
     fx.clear_requests().await;
     let again = fx.deploy(&dir).await.unwrap();
-    assert_eq!((again.uploaded, again.bytes_uploaded), (0, 0));
-    assert_eq!(fx.uploads().await, 0, "no upload request may be sent");
+    if spec.incremental {
+        assert_eq!((again.uploaded, again.bytes_uploaded), (0, 0));
+        assert_eq!(fx.uploads().await, 0, "no upload request may be sent");
+    } else {
+        assert_eq!(
+            (again.uploaded, again.bytes_uploaded),
+            (again.files, sample_bytes())
+        );
+        assert_eq!(fx.uploads().await, 1, "one archive of the whole site");
+    }
     assert_eq!(
         fx.fetch(&again.url, "/css/site.css").await.2,
         b"body { margin: 0 }\n"
     );
 }
 
-/// Changing one file uploads that file only.
+/// Changing one file uploads that file only (a zip platform: the whole site, one archive).
 pub async fn one_changed_file_uploads_one(spec: PlatformSpec) {
     let mut fx = Fixture::new(spec).await;
     let (_keep, dir) = site("conformance-one", &sample_files());
     fx.deploy(&dir).await.unwrap();
+    fx.clear_requests().await;
     write(&dir, "css/site.css", b"body { margin: 2em }\n");
     let again = fx.deploy(&dir).await.unwrap();
-    assert_eq!((again.uploaded, again.bytes_uploaded), (1, 21));
+    if spec.incremental {
+        assert_eq!((again.uploaded, again.bytes_uploaded), (1, 21));
+    } else {
+        assert_eq!(
+            (again.uploaded, again.bytes_uploaded),
+            (again.files, sample_bytes() + 2)
+        );
+        assert_eq!(fx.uploads().await, 1, "one archive of the whole site");
+    }
     assert_eq!(
         fx.fetch(&again.url, "/css/site.css").await.2,
         b"body { margin: 2em }\n"
@@ -142,6 +165,24 @@ pub async fn rollback_moves_production(spec: PlatformSpec) {
         .expect("a production deploy has a production address");
     assert_eq!(fx.fetch(&prod, "/").await.2, b"version two");
     let engine = fx.engine();
+    if !spec.rollback {
+        let err = engine
+            .rollback(first.id, quiet(), CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "unsupported", "{err}");
+        assert_eq!(
+            fx.fetch(&prod, "/").await.2,
+            b"version two",
+            "production untouched"
+        );
+        let row = &engine.history().deployments(None, 1).unwrap()[0];
+        assert_eq!(
+            (row.status, row.error_kind.as_deref()),
+            (DeployStatus::Failed, Some("unsupported"))
+        );
+        return;
+    }
     let back = engine
         .rollback(first.id, quiet(), CancellationToken::new())
         .await

@@ -154,6 +154,15 @@ pub async fn put(app: &Arc<App>, req: Req) -> Response {
     if let Err(r) = check_signature(app, &req) {
         return r;
     }
+    // S3 takes a presigned PUT only with a known length (`specs/amplify.md` §1.3: "Chunked
+    // transfer is not used: S3 presigned PUTs need a known length").
+    if req.header("content-length").is_none() {
+        return s3_error(
+            StatusCode::LENGTH_REQUIRED,
+            "MissingContentLength",
+            "You must provide the Content-Length HTTP header.",
+        );
+    }
     let rest = &req.path[UPLOAD_PREFIX.len()..];
     let mut parts = rest.splitn(4, '/');
     let (Some(app_id), Some(branch), Some(job), Some(object)) =

@@ -446,6 +446,17 @@ async fn upload_url_is_checked_and_bad_zips_fail_the_job() {
         .await
         .expect("t")
         .contains("<Code>InvalidArgument</Code>"));
+    let chunked =
+        reqwest::Body::wrap_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(
+            bytes::Bytes::from_static(b"x"),
+        )]));
+    let r = e.client.put(&url).body(chunked).send().await.expect("put");
+    assert_eq!(
+        r.status(),
+        StatusCode::LENGTH_REQUIRED,
+        "chunked uploads are refused"
+    );
+    assert!(r.text().await.expect("t").contains("MissingContentLength"));
     let tampered = url.replace("X-Amz-Expires=28800", "X-Amz-Expires=99999");
     let r = e.client.put(&tampered).body("x").send().await.expect("put");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
