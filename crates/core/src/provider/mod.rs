@@ -16,6 +16,7 @@
 pub mod local;
 mod meter;
 pub mod naming;
+pub mod netlify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -239,6 +240,8 @@ pub fn build(
     let _ = &credentials;
     match platform {
         Platform::Local => Ok(Box::new(local::LocalProvider::new(env.local_port()))),
+        // Without an account, Netlify still deploys: a temporary Drop site.
+        Platform::Netlify => netlify::build(credentials, env),
         // One arm per platform, each delegating to its module's `build`.
         other => Err(Error::Unsupported(format!(
             "Deploying to {other} is not available in this build of Sitedrop yet. Choose another platform, or \"This computer\" for a private preview."
