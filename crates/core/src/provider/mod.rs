@@ -17,6 +17,7 @@ pub mod local;
 mod meter;
 pub mod naming;
 pub mod netlify;
+pub mod vercel;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -242,6 +243,7 @@ pub fn build(
         Platform::Local => Ok(Box::new(local::LocalProvider::new(env.local_port()))),
         // Without an account, Netlify still deploys: a temporary Drop site.
         Platform::Netlify => netlify::build(credentials, env),
+        Platform::Vercel => vercel::build(require(platform, credentials)?, env),
         // One arm per platform, each delegating to its module's `build`.
         other => Err(Error::Unsupported(format!(
             "Deploying to {other} is not available in this build of Sitedrop yet. Choose another platform, or \"This computer\" for a private preview."
