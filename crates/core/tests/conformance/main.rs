@@ -5,3 +5,6 @@ mod fixture;
 mod suite;
 
 mod local;
+mod netlify;
+mod netlify_drop;
+mod vercel;
