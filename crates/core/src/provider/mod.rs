@@ -13,11 +13,13 @@
 //! Everything else — walking, hashing, scheduling, retrying, progress, verification,
 //! history — is the engine's, written once.
 
-pub mod cloudflare;
 pub mod amplify;
+pub mod cloudflare;
 pub mod local;
 mod meter;
 pub mod naming;
+pub mod netlify;
+pub mod vercel;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -246,10 +248,10 @@ pub fn build(
             cloudflare::build(Platform::CloudflareWorkers, credentials, env)
         }
         Platform::Amplify => amplify::build(credentials, env),
+        // Without an account, Netlify still deploys: a temporary Drop site.
+        Platform::Netlify => netlify::build(credentials, env),
+        Platform::Vercel => vercel::build(require(platform, credentials)?, env),
         // One arm per platform, each delegating to its module's `build`.
-        other => Err(Error::Unsupported(format!(
-            "Deploying to {other} is not available in this build of Sitedrop yet. Choose another platform, or \"This computer\" for a private preview."
-        ))),
     }
 }
 

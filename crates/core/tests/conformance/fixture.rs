@@ -22,7 +22,9 @@ pub struct PlatformSpec {
     pub upload_path: &'static str,
     /// The emulator's name for the platform in faults and the request log.
     pub emulator_platform: &'static str,
-    /// The environment variable holding the credential, and a wrong value for it.
+    /// The environment variable holding the credential. Empty for a cloud platform means "no
+    /// credentials at all": the fixture leaves the platform's token out of the environment
+    /// (Netlify then deploys without an account).
     pub token_var: &'static str,
     /// The per-file size limit the platform enforces, if any.
     pub max_file_size: Option<u64>,
@@ -85,6 +87,10 @@ impl Fixture {
                 ]
                 .map(|(k, v)| (k.to_string(), v)),
             );
+            if spec.token_var.is_empty() {
+                let unset = Env::token_var(spec.platform);
+                pairs.retain(|(k, _)| k != unset);
+            }
             Some(emu)
         };
         let fx = Fixture {

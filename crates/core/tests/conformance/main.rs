@@ -4,7 +4,10 @@
 mod fixture;
 mod suite;
 
+mod amplify;
 mod cloudflare_pages;
 mod cloudflare_workers;
-mod amplify;
 mod local;
+mod netlify;
+mod netlify_drop;
+mod vercel;

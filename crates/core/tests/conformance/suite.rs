@@ -278,10 +278,16 @@ pub async fn rate_limit_is_waited_out(spec: PlatformSpec) {
         .deploy(&dir)
         .await
         .unwrap_or_else(|e| panic!("deploy failed: {e}"));
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(900),
-        "Retry-After was honoured"
-    );
+    let elapsed = started.elapsed();
+    if elapsed < std::time::Duration::from_millis(900) {
+        let log: Vec<String> = fx
+            .requests()
+            .await
+            .iter()
+            .map(|r| format!("{} {} {}", r["method"], r["path"], r["status"]))
+            .collect();
+        panic!("Retry-After was not honoured: the deploy took {elapsed:?}; requests: {log:#?}");
+    }
     assert_eq!(fx.fetch(&out.url, "/").await.2, sample_files()[0].1);
 }
 

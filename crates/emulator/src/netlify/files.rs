@@ -69,10 +69,10 @@ pub async fn upload(app: &Arc<App>, req: Req, id: &str, raw: &str) -> Response {
     let Some((expected, phase)) = expected else {
         return err(422, &format!("File {path} is not part of deploy {id}"));
     };
-    if matches!(
-        phase,
-        Phase::Processing | Phase::Ready | Phase::Error | Phase::New
-    ) {
+    // netlify-cli PUTs every path whose SHA-1 is required, so a path can arrive after its
+    // content (sent under another path) completed the deploy: those are accepted (§5.2, §13
+    // checklist 2, "accept duplicate uploads"), still checked against the manifest.
+    if matches!(phase, Phase::Error | Phase::New) {
         return err(
             422,
             &format!("Deploy {id} is not accepting uploads (state {phase:?})"),

@@ -56,12 +56,16 @@ fn quota(app: &App) -> Result<(), Response> {
         h.insert("x-ratelimit-reset", HeaderValue::from(reset_ms / 1000));
         return Err(r);
     }
+    // Reserve the upload now, so parallel uploads cannot all pass the check before any of
+    // them is counted; a failed upload gives its slot back.
+    g.uploads.1 += 1;
     Ok(())
 }
 
-/// Counts one successful upload.
-fn count_upload(app: &App) {
-    app.vercel.lock().uploads.1 += 1;
+/// Gives back the slot of an upload that failed.
+fn release_upload(app: &App) {
+    let mut g = app.vercel.lock();
+    g.uploads.1 = g.uploads.1.saturating_sub(1);
 }
 
 /// Stores one file by its SHA-1.
@@ -122,6 +126,15 @@ pub async fn upload(app: &Arc<App>, req: Req) -> Response {
     if let Err(r) = quota(app) {
         return r;
     }
+    let resp = store(app, req, digest, declared).await;
+    if !resp.status().is_success() {
+        release_upload(app);
+    }
+    resp
+}
+
+/// Receives, checks and stores the bytes of an upload that has a quota slot.
+async fn store(app: &Arc<App>, req: Req, digest: String, declared: Option<u64>) -> Response {
     let mut hasher = Sha1::new();
     let spooled = match body::spool(req.body, app.blobs.tmp_dir(), MAX_FILE, |c| {
         hasher.update(c)
@@ -163,6 +176,5 @@ pub async fn upload(app: &Arc<App>, req: Req) -> Response {
     {
         return err(500, "internal_server_error", &e.to_string(), json!({}));
     }
-    count_upload(app);
     ok(json!({}))
 }

@@ -492,3 +492,39 @@ async fn large_files_stream_through_upload_and_hosting() {
     );
     assert!(body == big);
 }
+
+#[tokio::test]
+async fn every_path_of_a_required_sha1_is_accepted_even_after_the_deploy_completed() {
+    // §5.2: netlify-cli uploads every path carrying a required SHA-1, one after another when
+    // they are few; the first completes the deploy, the others must still be accepted.
+    let e = start().await;
+    let site = create_site(&e, "dupes").await;
+    let site_id = site["id"].as_str().expect("id").to_string();
+    let files: [(&str, &[u8]); 2] = [("index.html", b"same"), ("sub/dup.html", b"same")];
+    let (s, deploy) = json(
+        e.authed(Method::POST, &format!("/api/v1/sites/{site_id}/deploys"))
+            .json(&json!({"files": files_map(&files)}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{deploy}");
+    assert_eq!(deploy["required"], json!([sha1_hex(b"same")]));
+    upload_required(&e, &deploy, &files, TOKEN, false).await;
+    let id = deploy["id"].as_str().expect("id");
+    assert_eq!(get_deploy(&e, &site_id, id).await["state"], "ready");
+    // Content that does not match the manifest is still refused.
+    let r = e
+        .req(
+            Method::PUT,
+            &format!("/api/v1/deploys/{id}/files/sub/dup.html"),
+        )
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/octet-stream")
+        .body("other")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -454,3 +454,27 @@ async fn inline_files_public_output_and_taken_names() {
         "the Other preset serves public/"
     );
 }
+
+#[tokio::test]
+async fn the_daily_quota_holds_for_parallel_uploads() {
+    let e = start().await;
+    e.control(
+        Method::POST,
+        "/_emulator/config",
+        Some(json!({"vercel_daily_upload_quota": 3})),
+    )
+    .await;
+    let bodies: Vec<Vec<u8>> = (0..8).map(|i| format!("file {i}").into_bytes()).collect();
+    let statuses = futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|b| async { upload(&e, b, "x-now-digest").await.0 }),
+    )
+    .await;
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((ok, refused), (3, 5), "{statuses:?}");
+}

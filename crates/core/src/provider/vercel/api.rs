@@ -1,0 +1,407 @@
+//! The Vercel API as Sitedrop speaks it (`specs/vercel.md §1`): JSON over HTTPS, a bearer
+//! token, the team scope on every request, and every failure turned into a sentence.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::http::{body_preview, network_error, shorten, status_error};
+use crate::platform::Platform;
+use crate::provider::Cx;
+use crate::retry::{retry, retry_at};
+use crate::secrets::Secret;
+
+pub(crate) const PLATFORM: Platform = Platform::Vercel;
+
+/// Whose projects the calls see (§1.1: "An `accountId` starting with `team_` becomes
+/// `teamId=…`"; the API also takes a team's `slug`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// The token owner's own projects.
+    Personal,
+    /// `?teamId=team_…`.
+    TeamId(String),
+    /// `?slug=<team slug>`.
+    TeamSlug(String),
+}
+
+impl Scope {
+    /// From `VERCEL_ORG_ID` or the account chosen at login: a team id, a user id (the
+    /// personal scope, as in `.vercel/project.json`'s `orgId`), or a team slug.
+    pub fn from_account_ref(account_ref: Option<&str>) -> Scope {
+        match account_ref.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Scope::Personal,
+            Some(id) if id.starts_with("team_") => Scope::TeamId(id.to_string()),
+            Some(id) if id.starts_with("user_") => Scope::Personal,
+            Some(slug) => Scope::TeamSlug(slug.to_string()),
+        }
+    }
+
+    /// The team as written in the history and in messages.
+    pub fn team(&self) -> Option<&str> {
+        match self {
+            Scope::Personal => None,
+            Scope::TeamId(t) | Scope::TeamSlug(t) => Some(t),
+        }
+    }
+}
+
+/// A client for one API base, token and scope.
+#[derive(Clone)]
+pub(crate) struct Api {
+    base: String,
+    token: Secret,
+    pub scope: Scope,
+}
+
+/// An error body: `{"error":{…}}`, or the same fields unwrapped (§4.4, §9).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ApiError {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default, rename = "invalidToken")]
+    pub invalid_token: Option<bool>,
+    #[serde(default, rename = "missingToken")]
+    pub missing_token: Option<bool>,
+    /// `api-upload-free` / `api-upload-paid` on the daily upload quota (§9).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The SHA-1s a deployment lacks (`missing_files`, §4.4).
+    #[serde(default)]
+    pub missing: Option<Vec<String>>,
+    #[serde(default)]
+    pub limit: Option<Value>,
+}
+
+impl ApiError {
+    pub fn parse(body: &[u8]) -> ApiError {
+        #[derive(Deserialize)]
+        struct Wrapped {
+            error: ApiError,
+        }
+        serde_json::from_slice::<Wrapped>(body)
+            .map(|w| w.error)
+            .or_else(|_| serde_json::from_slice::<ApiError>(body))
+            .unwrap_or_default()
+    }
+}
+
+impl Api {
+    pub fn new(base: String, token: Secret, scope: Scope) -> Api {
+        Api { base, token, scope }
+    }
+
+    /// A request to `path` in this scope.
+    pub fn request(&self, cx: &Cx, method: Method, path: &str) -> RequestBuilder {
+        let request = cx
+            .http
+            .client()
+            .request(method, format!("{}{path}", self.base))
+            .header(ACCEPT, "application/json")
+            .bearer_auth(self.token.expose());
+        match &self.scope {
+            Scope::Personal => request,
+            Scope::TeamId(id) => request.query(&[("teamId", id)]),
+            Scope::TeamSlug(slug) => request.query(&[("slug", slug)]),
+        }
+    }
+
+    /// Sends one request and returns the status and body of any answer (the caller decides
+    /// what an unsuccessful one means).
+    pub async fn send_raw(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<(StatusCode, HeaderMap, Bytes)> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| network_error(PLATFORM, &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| network_error(PLATFORM, &e))?;
+        Ok((status, headers, body))
+    }
+
+    /// Sends one request to `path`; a successful answer's body, or the failure in words.
+    pub async fn send(&self, request: RequestBuilder, path: &str) -> Result<(StatusCode, Bytes)> {
+        let (status, headers, body) = self.send_raw(request).await?;
+        if status.is_success() {
+            Ok((status, body))
+        } else {
+            Err(api_error(status, &headers, &body, path))
+        }
+    }
+
+    /// One JSON call, retried by the engine's policy.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        cx: &Cx,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T> {
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        retry(&cx.retry, &cx.cancel, |_| {
+            let (method, body) = (method.clone(), body.clone());
+            async move {
+                let mut request = self.request(cx, method, path);
+                if let Some(body) = body {
+                    request = request.header(CONTENT_TYPE, "application/json").body(body);
+                }
+                let (status, bytes) = self.send(request, path).await?;
+                parse(status, &bytes)
+            }
+        })
+        .await
+    }
+
+    /// A GET whose 404 means "there is none".
+    pub async fn get_opt<T: DeserializeOwned>(&self, cx: &Cx, path: &str) -> Result<Option<T>> {
+        match self.call(cx, Method::GET, path, None).await {
+            Ok(value) => Ok(Some(value)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A call whose answer has no body worth reading.
+    pub async fn call_empty(&self, cx: &Cx, method: Method, path: &str) -> Result<()> {
+        retry(&cx.retry, &cx.cancel, |_| {
+            let method = method.clone();
+            async move {
+                self.send(self.request(cx, method, path), path).await?;
+                Ok(())
+            }
+        })
+        .await
+    }
+}
+
+/// Reads a successful JSON answer; garbage is a (retryable) bad answer.
+pub(crate) fn parse<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::BadResponse {
+        platform: PLATFORM,
+        detail: format!(
+            "HTTP {}: {}{}",
+            status.as_u16(),
+            body_preview(bytes),
+            if e.is_eof() && !bytes.is_empty() {
+                " (cut off)"
+            } else {
+                ""
+            }
+        ),
+    })
+}
+
+/// An unsuccessful answer to a request for `path`, in words (§9). Never includes the
+/// request, so never the token.
+pub(crate) fn api_error(status: StatusCode, headers: &HeaderMap, body: &[u8], path: &str) -> Error {
+    let e = ApiError::parse(body);
+    let message = e
+        .message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| shorten(m, 300));
+    let code = status.as_u16();
+    let bad_token = e.invalid_token == Some(true) || e.missing_token == Some(true);
+    match code {
+        // §1.3: 403 on `/v2/user` means an invalid token; `invalidToken`/`missingToken` say so
+        // on any route (§9).
+        401 | 403 if bad_token || code == 401 => Error::TokenInvalid {
+            platform: PLATFORM,
+            detail: message.unwrap_or_else(|| format!("Vercel answered {code}")),
+        },
+        403 => Error::PermissionMissing {
+            platform: PLATFORM,
+            permission: format!(
+                "access to this scope's projects and deployments (Vercel said \"{}\")",
+                message.unwrap_or_else(|| "Forbidden".into())
+            ),
+        },
+        404 => {
+            let (what, name) = subject(path);
+            Error::NotFound {
+                platform: PLATFORM,
+                what,
+                name,
+            }
+        }
+        429 if is_upload_quota(&e) => Error::QuotaExhausted {
+            platform: PLATFORM,
+            quota: format!(
+                "daily file-upload quota ({}: 5,000 files a day on the Hobby plan, 40,000 on Pro)",
+                e.name.as_deref().unwrap_or("api-upload")
+            ),
+            resets_at: quota_reset(&e, headers),
+        },
+        429 => Error::RateLimited {
+            platform: PLATFORM,
+            retry_at: retry_at(headers, SystemTime::now()),
+        },
+        _ => {
+            let detail = message.or_else(|| {
+                (!body.is_empty()).then(|| format!("HTTP {code}: {}", body_preview(body)))
+            });
+            status_error(PLATFORM, status, headers, detail)
+        }
+    }
+}
+
+/// The daily upload quota names itself `api-upload-free` / `api-upload-paid` (§8, §9); the
+/// CLI reads `error.name`, and the message quotes the same code.
+fn is_upload_quota(e: &ApiError) -> bool {
+    e.name
+        .as_deref()
+        .is_some_and(|n| n.starts_with("api-upload-"))
+        || e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("\"api-upload-"))
+}
+
+/// When the quota resets: `error.limit.reset` (the CLI subtracts `Date.now()`, so
+/// milliseconds; seconds are accepted too), `limit.resetMs`, else the rate-limit headers.
+fn quota_reset(e: &ApiError, headers: &HeaderMap) -> Option<SystemTime> {
+    let limit = e.limit.as_ref();
+    let ms = limit
+        .and_then(|l| l["resetMs"].as_f64())
+        .or_else(|| {
+            let reset = limit?["reset"].as_f64()?;
+            Some(if reset > 1e12 { reset } else { reset * 1000.0 })
+        })
+        .filter(|v| v.is_finite() && *v > 0.0);
+    match ms {
+        Some(ms) => Some(UNIX_EPOCH + Duration::from_millis(ms as u64)),
+        None => {
+            // `X-RateLimit-Reset` first: it names the moment, where Retry-After may be rounded.
+            let mut only_reset = headers.clone();
+            only_reset.remove("retry-after");
+            retry_at(&only_reset, SystemTime::now())
+                .or_else(|| retry_at(headers, SystemTime::now()))
+        }
+    }
+}
+
+/// What a path is about, for "not found".
+fn subject(path: &str) -> (&'static str, String) {
+    let segments: Vec<&str> = path.split(['/', '?']).collect();
+    let after = |word: &str| {
+        segments
+            .iter()
+            .position(|s| *s == word)
+            .and_then(|i| segments.get(i + 1))
+            .map(|s| s.to_string())
+    };
+    if let Some(name) = after("deployments") {
+        ("deployment", name)
+    } else if let Some(name) = after("promote") {
+        ("deployment", name)
+    } else if let Some(name) = after("projects") {
+        ("project", name)
+    } else if let Some(name) = after("teams") {
+        ("team", name)
+    } else {
+        ("resource", path.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn err(status: u16, body: &str) -> Error {
+        api_error(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+            "/v9/projects/blog",
+        )
+    }
+
+    #[test]
+    fn scopes_come_from_the_org_id() {
+        assert_eq!(Scope::from_account_ref(None), Scope::Personal);
+        assert_eq!(Scope::from_account_ref(Some("user_abc")), Scope::Personal);
+        assert_eq!(
+            Scope::from_account_ref(Some("team_abc")),
+            Scope::TeamId("team_abc".into())
+        );
+        assert_eq!(
+            Scope::from_account_ref(Some("my-team")),
+            Scope::TeamSlug("my-team".into())
+        );
+    }
+
+    #[test]
+    fn errors_become_sentences_of_the_right_kind() {
+        let bad = err(
+            403,
+            r#"{"error":{"code":"forbidden","message":"Not authorized","invalidToken":true}}"#,
+        );
+        assert_eq!(bad.kind(), "token_invalid");
+        assert!(
+            bad.to_string().contains("Vercel did not accept the token"),
+            "{bad}"
+        );
+        let readonly = err(
+            403,
+            r#"{"error":{"code":"forbidden","message":"You don't have permission to create the project.","action":"create"}}"#,
+        );
+        assert_eq!(readonly.kind(), "permission_missing");
+        let missing = err(
+            404,
+            r#"{"error":{"code":"not_found","message":"Project not found"}}"#,
+        );
+        assert!(
+            missing.to_string().contains("no project called \"blog\""),
+            "{missing}"
+        );
+        assert_eq!(err(502, "<html></html>").kind(), "server_error");
+        assert_eq!(err(413, "Request Entity Too Large").kind(), "rejected");
+    }
+
+    #[test]
+    fn the_daily_upload_quota_is_not_a_rate_limit() {
+        let body = r#"{"error":{"code":"rate_limited","message":"Too many requests - try again in 24 hours (more than 5000, code: \"api-upload-free\").","name":"api-upload-free","limit":{"remaining":0,"reset":1900000000,"total":5000}}}"#;
+        match err(429, body) {
+            Error::QuotaExhausted {
+                resets_at: Some(at),
+                quota,
+                ..
+            } => {
+                assert_eq!(at, UNIX_EPOCH + Duration::from_secs(1_900_000_000));
+                assert!(quota.contains("api-upload-free"), "{quota}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let ms = r#"{"error":{"name":"api-upload-paid","limit":{"reset":1900000000123}}}"#;
+        assert!(matches!(
+            err(429, ms),
+            Error::QuotaExhausted { resets_at: Some(at), .. } if at == UNIX_EPOCH + Duration::from_millis(1_900_000_000_123)
+        ));
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        let plain = api_error(StatusCode::TOO_MANY_REQUESTS, &h, b"", "/v2/files");
+        assert!(matches!(
+            plain,
+            Error::RateLimited {
+                retry_at: Some(_),
+                ..
+            }
+        ));
+        assert_ne!(plain.retry_hint(), crate::error::RetryHint::Never);
+    }
+}
