@@ -122,6 +122,12 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
     let mut fault_id = None;
     let resp = if let Some((id, spec)) = decision.respond {
         fault_id = Some(id);
+        if !spec.reset {
+            // Read (and discard) the request body before answering, as front ends do: a
+            // client still streaming its body would otherwise see the connection close
+            // instead of the injected status, depending on timing.
+            drain(body).await;
+        }
         faults::response(&spec)
     } else {
         let req = Req {
@@ -167,6 +173,16 @@ async fn serve_site(app: &Arc<App>, platform: Platform, host: &str, req: Req) ->
             hosting::serve(site, &req.method, &req.path, req.header("authorization")).await
         }
         None => hosting::unknown_host(platform, host),
+    }
+}
+
+/// Consumes a request body without keeping it.
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        if chunk.is_err() {
+            break;
+        }
     }
 }
 
