@@ -374,3 +374,108 @@ fn watch_limit_inner() {
         handle.wait().await;
     });
 }
+
+/// The same edit, watched and deployed to Netlify through the emulator: a new deployment goes
+/// live serving the new bytes, and exactly one file is uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_goes_live_on_netlify_uploading_exactly_one_file() {
+    let emu = sitedrop_emulator::Emulator::start(sitedrop_emulator::Config::default())
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let folder = parent.path().join("watched-netlify");
+    write(&folder, "index.html", b"<h1>v1</h1>");
+    write(&folder, "css/site.css", b"p{}");
+    let engine = Engine::open(EngineConfig {
+        env: Env::from_pairs([
+            ("NETLIFY_API_URL", format!("{}/api/v1", emu.url())),
+            ("NETLIFY_AUTH_TOKEN", "sitedrop_test_token".into()),
+            ("SITEDROP_SITE_RESOLVE", format!("127.0.0.1:{}", emu.port())),
+        ]),
+        data_dir: Some(data.path().to_path_buf()),
+        secrets: Arc::new(MemoryKeychain::default()),
+        retry: Default::default(),
+    })
+    .unwrap();
+    let request = DeployRequest::new(&folder, Platform::Netlify);
+    let first = engine
+        .deploy(request.clone(), no_progress(), Default::default())
+        .await
+        .unwrap();
+    let events: Arc<Mutex<Vec<WatchEvent>>> = Arc::default();
+    let sink = events.clone();
+    let handle = engine
+        .watch(
+            request,
+            World::options(),
+            Arc::new(move |e| sink.lock().unwrap().push(e)),
+            no_progress(),
+        )
+        .unwrap();
+    let watching = || {
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, WatchEvent::Watching { .. }))
+    };
+    for _ in 0..200 {
+        if watching() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(watching());
+    write(&folder, "css/site.css", b"p{color:red}");
+    let deployed = || {
+        events.lock().unwrap().iter().find_map(|e| match e {
+            WatchEvent::Deployed { outcome } => Some(outcome.clone()),
+            _ => None,
+        })
+    };
+    for _ in 0..400 {
+        if deployed().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let outcome = deployed().unwrap_or_else(|| panic!("no redeploy: {:?}", events.lock().unwrap()));
+    handle.stop().await;
+    assert_eq!((outcome.uploaded, outcome.bytes_uploaded), (1, 12));
+    assert_ne!(outcome.url, first.url, "a new deployment");
+    let production = outcome.production_url.clone().unwrap();
+    let host = url::Url::parse(&production)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_string();
+    let body = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/css/site.css", emu.port()))
+        .header("host", host)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.as_ref(), b"p{color:red}");
+    let uploads: usize = reqwest::get(format!("{}/_emulator/requests", emu.url()))
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["method"] == "PUT" && r["path"].as_str().is_some_and(|p| p.contains("/files/"))
+        })
+        .count();
+    assert_eq!(
+        uploads,
+        2 + 1,
+        "two files first, then exactly the edited one"
+    );
+}
