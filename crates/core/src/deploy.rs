@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, TryStreamExt};
 use serde::Serialize;
@@ -243,6 +243,7 @@ impl Engine {
         );
         let uploaded = upload_all(
             &cx,
+            platform,
             session.as_ref(),
             batches,
             provider.upload_concurrency(),
@@ -367,10 +368,15 @@ fn announce(set: &FileSet, progress: &ProgressSink) -> (Vec<String>, Vec<String>
     (held_back, warnings)
 }
 
+/// An upload attempt that moves no byte for this long is abandoned and retried: the network
+/// or the server stalled. (Uploads have no total time limit; see `http::UPLOAD_TIMEOUT`.)
+pub const STALL: Duration = Duration::from_secs(120);
+
 /// Uploads every batch, `concurrency` at a time, each with the retry policy. The first batch
 /// that fails for good stops the others.
 async fn upload_all(
     cx: &Cx,
+    platform: Platform,
     session: &dyn DeploySession,
     batches: Vec<Batch>,
     concurrency: usize,
@@ -388,9 +394,17 @@ async fn upload_all(
             async move {
                 let outcome = retry(&batch_cx.retry, stop, |_| async {
                     let attempt = meter.attempt();
-                    let result = session.upload(batch_cx, &batch, &attempt).await;
-                    if result.is_err() {
-                        attempt.abandon();
+                    // Whatever ends this attempt short of success (an error, a cancel, a
+                    // sibling batch failing) takes its bytes back out of the count.
+                    let mut counted = AbandonUnlessKept(Some(attempt.clone()));
+                    let result = stall_guard(
+                        session.upload(batch_cx, &batch, &attempt),
+                        &attempt,
+                        platform,
+                    )
+                    .await;
+                    if result.is_ok() {
+                        counted.0 = None;
                     }
                     result
                 })
@@ -407,6 +421,39 @@ async fn upload_all(
         return Err(Error::Cancelled);
     }
     result
+}
+
+/// Abandons an attempt's progress when dropped, unless taken out first.
+struct AbandonUnlessKept(Option<crate::provider::Attempt>);
+
+impl Drop for AbandonUnlessKept {
+    fn drop(&mut self) {
+        if let Some(attempt) = self.0.take() {
+            attempt.abandon();
+        }
+    }
+}
+
+/// Runs an upload attempt, failing it (retryably) if no byte moves for [`STALL`].
+async fn stall_guard<T>(
+    upload: impl std::future::Future<Output = Result<T>>,
+    attempt: &crate::provider::Attempt,
+    platform: Platform,
+) -> Result<T> {
+    tokio::pin!(upload);
+    loop {
+        tokio::select! {
+            result = &mut upload => return result,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {
+                if attempt.idle_for() >= STALL {
+                    return Err(Error::Network {
+                        platform,
+                        detail: format!("the upload stalled: nothing moved for {} minutes", STALL.as_secs() / 60),
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// Runs blocking work (walking, hashing, SQLite) off the async runtime.
@@ -515,5 +562,126 @@ impl Engine {
                 Err(err)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{Attempt, ProjectRef};
+    use async_trait::async_trait;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A session whose uploads behave as scripted: the first `stalls` attempts never move a
+    /// byte; later ones send `chunks` chunks, one every `every`.
+    struct Scripted {
+        stalls: u32,
+        chunks: u32,
+        every: Duration,
+        attempts: AtomicU32,
+    }
+
+    #[async_trait]
+    impl DeploySession for Scripted {
+        fn project(&self) -> ProjectRef {
+            ProjectRef {
+                name: "p".into(),
+                remote_id: None,
+                account_ref: None,
+            }
+        }
+        fn batches(&self) -> Vec<Batch> {
+            vec![Batch {
+                files: vec![0],
+                bytes: 10,
+            }]
+        }
+        async fn upload(&self, _cx: &Cx, _batch: &Batch, attempt: &Attempt) -> Result<()> {
+            if self.attempts.fetch_add(1, Ordering::SeqCst) < self.stalls {
+                std::future::pending::<()>().await;
+            }
+            for _ in 0..self.chunks {
+                tokio::time::sleep(self.every).await;
+                attempt.add_bytes(1);
+            }
+            attempt.files_done(1);
+            Ok(())
+        }
+        async fn finish(&self, _cx: &Cx) -> Result<Published> {
+            unreachable!("not used")
+        }
+    }
+
+    fn cx() -> Cx {
+        Cx {
+            http: crate::http::Http::new(&crate::config::Env::default()).unwrap(),
+            env: Default::default(),
+            retry: Default::default(),
+            progress: crate::progress::no_progress(),
+            cancel: CancellationToken::new(),
+            data_dir: std::env::temp_dir(),
+        }
+    }
+
+    async fn run(session: &Scripted) -> (Result<()>, (u64, u64)) {
+        let meter = UploadMeter::new(1, 10, crate::progress::no_progress());
+        let result = upload_all(
+            &cx(),
+            Platform::Netlify,
+            session,
+            session.batches(),
+            1,
+            &meter,
+        )
+        .await;
+        (result, meter.done())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_upload_is_abandoned_and_retried() {
+        let session = Scripted {
+            stalls: 1,
+            chunks: 3,
+            every: Duration::from_secs(1),
+            attempts: AtomicU32::new(0),
+        };
+        let (result, done) = run(&session).await;
+        result.unwrap();
+        assert_eq!(session.attempts.load(Ordering::SeqCst), 2);
+        assert_eq!(done, (1, 3), "the stalled attempt counted nothing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_upload_that_keeps_moving_is_never_cut_off() {
+        // Twenty minutes in all, a byte every 90 seconds: slow, but never stalled.
+        let session = Scripted {
+            stalls: 0,
+            chunks: 14,
+            every: Duration::from_secs(90),
+            attempts: AtomicU32::new(0),
+        };
+        let (result, done) = run(&session).await;
+        result.unwrap();
+        assert_eq!(session.attempts.load(Ordering::SeqCst), 1);
+        assert_eq!(done, (1, 14));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_upload_that_always_stalls_fails_with_a_sentence() {
+        let session = Scripted {
+            stalls: u32::MAX,
+            chunks: 0,
+            every: Duration::ZERO,
+            attempts: AtomicU32::new(0),
+        };
+        let (result, done) = run(&session).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), "network");
+        assert!(
+            err.to_string()
+                .contains("the upload stalled: nothing moved for 2 minutes"),
+            "{err}"
+        );
+        assert_eq!(done, (0, 0));
     }
 }

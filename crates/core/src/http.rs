@@ -22,6 +22,15 @@ pub struct Http {
     site_resolve: Option<SocketAddr>,
 }
 
+/// The longest an API call (not an upload) may take, from sending to the last byte of the
+/// answer.
+pub const API_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The per-request limit for uploads: effectively none. An upload of a large file over a slow
+/// link may take hours; what must not happen is that it stalls, which the engine's watchdog
+/// catches from the bytes it sees moving.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// The User-Agent every request carries.
 pub const USER_AGENT: &str = concat!("sitedrop/", env!("CARGO_PKG_VERSION"));
 
@@ -31,9 +40,12 @@ impl Http {
             Client::builder()
                 .user_agent(USER_AGENT)
                 .connect_timeout(Duration::from_secs(20))
-                // A stalled connection is noticed; a slow large upload is not cut off, since
-                // this bounds the gap between reads, not the whole request.
-                .read_timeout(Duration::from_secs(120))
+                // A total limit per request. (reqwest's `read_timeout` is no help here: it is
+                // one timer from sending until the answer's headers, so it would cut off any
+                // upload longer than itself.) Uploads lift this with `UPLOAD_TIMEOUT` and are
+                // guarded instead by the engine's stall watchdog (`deploy::STALL`).
+                .timeout(API_TIMEOUT)
+                .tcp_keepalive(Duration::from_secs(30))
                 .pool_idle_timeout(Duration::from_secs(60))
                 .pool_max_idle_per_host(64)
                 .tcp_nodelay(true)

@@ -11,6 +11,8 @@ use crate::progress::{Progress, ProgressSink, Throttle};
 
 /// Counts what the platform has received across all parallel batches.
 pub struct UploadMeter {
+    /// Tokio's clock, so tests with a paused clock can exercise the stall watchdog.
+    started: tokio::time::Instant,
     files_total: u64,
     bytes_total: u64,
     files_done: AtomicU64,
@@ -23,6 +25,7 @@ pub struct UploadMeter {
 impl UploadMeter {
     pub fn new(files_total: u64, bytes_total: u64, sink: ProgressSink) -> Arc<UploadMeter> {
         Arc::new(UploadMeter {
+            started: tokio::time::Instant::now(),
             files_total,
             bytes_total,
             files_done: AtomicU64::new(0),
@@ -35,10 +38,12 @@ impl UploadMeter {
 
     /// Starts counting one attempt at one batch.
     pub fn attempt(self: &Arc<Self>) -> Attempt {
+        let now = self.started.elapsed().as_millis() as u64;
         Attempt(Arc::new(AttemptInner {
             meter: self.clone(),
             files: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            last_activity_ms: AtomicU64::new(now),
         }))
     }
 
@@ -79,11 +84,26 @@ struct AttemptInner {
     meter: Arc<UploadMeter>,
     files: AtomicU64,
     bytes: AtomicU64,
+    /// When this attempt last moved a byte or finished a file (ms since the meter started).
+    last_activity_ms: AtomicU64,
 }
 
 impl Attempt {
+    fn touch(&self) {
+        let now = self.0.meter.started.elapsed().as_millis() as u64;
+        self.0.last_activity_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// How long since this attempt last made progress.
+    pub fn idle_for(&self) -> std::time::Duration {
+        let now = self.0.meter.started.elapsed().as_millis() as u64;
+        let last = self.0.last_activity_ms.load(Ordering::Relaxed);
+        std::time::Duration::from_millis(now.saturating_sub(last))
+    }
+
     /// Bytes of this batch have left.
     pub fn add_bytes(&self, n: u64) {
+        self.touch();
         self.0.bytes.fetch_add(n, Ordering::Relaxed);
         self.0.meter.bytes_done.fetch_add(n, Ordering::Relaxed);
         self.0.meter.maybe_report();
@@ -98,6 +118,7 @@ impl Attempt {
 
     /// Files of this batch the platform has accepted.
     pub fn files_done(&self, n: u64) {
+        self.touch();
         self.0.files.fetch_add(n, Ordering::Relaxed);
         self.0.meter.files_done.fetch_add(n, Ordering::Relaxed);
         self.0.meter.maybe_report();

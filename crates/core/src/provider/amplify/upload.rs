@@ -95,6 +95,7 @@ pub async fn put(
         .put(url.0.clone())
         .header(reqwest::header::CONTENT_LENGTH, len)
         .body(reqwest::Body::wrap_stream(stream))
+        .timeout(crate::http::UPLOAD_TIMEOUT)
         .send()
         .await
         .map_err(|e| network_error(P, &e))?;

@@ -251,7 +251,8 @@ pub async fn upload(
                     .request_with(Method::POST, "/pages/assets/upload", &jwt)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .header(reqwest::header::CONTENT_LENGTH, streamed.length)
-                    .body(streamed.body);
+                    .body(streamed.body)
+                    .timeout(crate::http::UPLOAD_TIMEOUT);
                 let gateway = &gateway;
                 async move {
                     match token.api.send_raw::<serde_json::Value>(request).await {

@@ -552,7 +552,8 @@ impl DeploySession for WorkersSession {
                 multipart::content_type(&boundary),
             )
             .header(reqwest::header::CONTENT_LENGTH, streamed.length)
-            .body(streamed.body);
+            .body(streamed.body)
+            .timeout(crate::http::UPLOAD_TIMEOUT);
         let sent = self.api.send_raw::<Option<Value>>(request).await;
         let gateway = matches!(sent, Err(Failure::Gateway(_)));
         self.throttle.done(pass, sent.is_ok(), gateway);

@@ -270,7 +270,8 @@ impl DeploySession for NetlifyDeploy {
                 .uploads
                 .request(cx, Method::PUT, &path)
                 .header(CONTENT_TYPE, "application/octet-stream")
-                .body(body);
+                .body(body)
+                .timeout(crate::http::UPLOAD_TIMEOUT);
             let sent = self.uploads.send(request, &path).await;
             let (status, answer) = match (sent, &self.kind) {
                 (Err(Error::Rejected { detail, .. }), _) if detail.contains("did not match") => {

@@ -283,7 +283,8 @@ impl DeploySession for VercelDeploy {
                 .header(CONTENT_LENGTH, file.size)
                 .header("x-now-digest", file.digest.as_str())
                 .header("x-now-size", file.size)
-                .body(body);
+                .body(body)
+                .timeout(crate::http::UPLOAD_TIMEOUT);
             match self.api.send(request, path).await {
                 Ok(_) => attempt.files_done(1),
                 Err(Error::Rejected { detail, .. })
