@@ -182,7 +182,7 @@ impl Engine {
         // Scan.
         run.enter(Phase::Scan)?;
         let options = ScanOptions {
-            rules: provider.scan_rules(),
+            rules: crate::scan::ScanRules::for_platform(platform),
             secrets: request.secrets.clone(),
         };
         let set = {
@@ -462,7 +462,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::Invalid(format!("a background task failed: {e}")))?
+        .map_err(|e| Error::Internal(format!("a background task failed: {e}")))?
 }
 
 impl Engine {

@@ -153,10 +153,7 @@ impl Engine {
         secrets: SecretPolicy,
     ) -> Result<FolderReport> {
         let provider = provider::build(platform, None, &self.0.env).ok();
-        let rules = provider.as_ref().map_or_else(
-            || scan::ScanRules::for_platform(platform),
-            |p| p.scan_rules(),
-        );
+        let rules = scan::ScanRules::for_platform(platform);
         let limits = provider
             .as_ref()
             .map_or_else(|| platform.limits(), |p| p.limits());
@@ -166,7 +163,7 @@ impl Engine {
             scan::scan(&folder, &options, &no_progress(), &CancellationToken::new())
         })
         .await
-        .map_err(|e| Error::Invalid(e.to_string()))??;
+        .map_err(|e| Error::Internal(e.to_string()))??;
         let problem = set
             .ensure_not_empty()
             .and_then(|_| set.ensure_names_publishable(platform))

@@ -153,6 +153,10 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A fault in Sitedrop itself, not in what the person gave it.
+    #[error("Something went wrong inside Sitedrop ({0}). Try again; if it keeps happening, please report it.")]
+    Internal(String),
+
     // ---- this computer ------------------------------------------------------------------------
     #[error("Sitedrop could not use its data folder {}: {reason}. Check that the disk has free space and that the folder is writable.", .path.display())]
     DataDir { path: PathBuf, reason: String },
@@ -204,6 +208,7 @@ impl Error {
             Error::DeployInProgress { .. } => "deploy_in_progress",
             Error::UnknownDeployment(_) => "unknown_deployment",
             Error::Invalid(_) => "invalid",
+            Error::Internal(_) => "internal",
             Error::DataDir { .. } => "data_dir",
             Error::Storage(_) => "storage",
             Error::Io { .. } => "io",
@@ -337,6 +342,8 @@ fn reset_sentence(at: &Option<SystemTime>) -> String {
 
 /// Describes a moment relative to now: "in 40 seconds", "at 14:05 UTC (in 3 hours)".
 pub fn when(at: SystemTime) -> String {
+    // httpdate cannot format years past 9999; nothing we say is that far off anyway.
+    let at = at.min(SystemTime::now() + Duration::from_secs(10 * 365 * 24 * 3600));
     let wait = at
         .duration_since(SystemTime::now())
         .unwrap_or(Duration::ZERO);
@@ -382,6 +389,17 @@ mod tests {
         assert!(msg.contains("up to 25 MiB"), "{msg}");
         assert_eq!(e.kind(), "file_too_large");
         assert!(e.is_input_error());
+    }
+
+    #[test]
+    fn a_reset_time_far_in_the_future_is_described_without_panicking() {
+        let far = std::time::UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        let e = Error::QuotaExhausted {
+            platform: Platform::Vercel,
+            quota: "daily upload quota".into(),
+            resets_at: Some(far),
+        };
+        assert!(e.to_string().contains("in "), "{e}");
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Http {
                 .tcp_nodelay(true)
                 .redirect(redirects)
                 .build()
-                .map_err(|e| Error::Invalid(format!("could not start the HTTP client: {e}")))
+                .map_err(|e| Error::Internal(format!("could not start the HTTP client: {e}")))
         };
         Ok(Http {
             client: build(reqwest::redirect::Policy::limited(5))?,

@@ -168,6 +168,9 @@ where
     }
 }
 
+/// The furthest ahead a server's "come back at" is believed (a day).
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(24 * 3600);
+
 /// When the server says it will take requests again: `Retry-After` (delta-seconds or an
 /// HTTP-date, RFC 9110 §10.2.3), else `X-RateLimit-Reset` (Netlify and Vercel send Unix
 /// seconds; a small number is taken as seconds from now, as some APIs send).
@@ -178,23 +181,28 @@ pub fn retry_at(headers: &HeaderMap, now: SystemTime) -> Option<SystemTime> {
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
     };
+    // Whatever the server says, nothing is read as further away than this: a garbled header
+    // must not overflow the clock (or make us wait a year).
+    let clamp = |wait: Duration| now.checked_add(wait.min(MAX_SERVER_DELAY)).unwrap_or(now);
     if let Some(value) = text("retry-after") {
         if let Ok(secs) = value.parse::<u64>() {
-            return Some(now + Duration::from_secs(secs));
+            return Some(clamp(Duration::from_secs(secs)));
         }
         if let Ok(at) = httpdate::parse_http_date(value) {
-            return Some(at.max(now));
+            return Some(clamp(at.duration_since(now).unwrap_or(Duration::ZERO)));
         }
     }
     let reset = text("x-ratelimit-reset")?
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)?;
-    if reset < 1_000_000_000.0 {
-        Some(now + Duration::from_secs_f64(reset))
+    let wait = if reset < 1_000_000_000.0 {
+        Duration::try_from_secs_f64(reset).ok()?
     } else {
-        Some((UNIX_EPOCH + Duration::from_secs_f64(reset)).max(now))
-    }
+        let at = UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(reset).ok()?)?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(clamp(wait))
 }
 
 #[cfg(test)]
@@ -285,6 +293,24 @@ mod tests {
         h.insert("x-ratelimit-reset", HeaderValue::from_static("12"));
         assert_eq!(retry_at(&h, now), Some(now + Duration::from_secs(12)));
         assert_eq!(retry_at(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn absurd_header_values_neither_panic_nor_wait_forever() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        for (name, value) in [
+            ("retry-after", "18446744073709551615"),
+            ("x-ratelimit-reset", "1e300"),
+            ("x-ratelimit-reset", "999999999999999999999"),
+            ("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            // Either no usable time (plain backoff then) or one at most a day away.
+            if let Some(at) = retry_at(&h, now) {
+                assert!(at <= now + MAX_SERVER_DELAY, "{name}: {value}");
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -386,7 +386,7 @@ async fn wait_deploy(
     match task.as_mut() {
         Some(handle) => handle
             .await
-            .unwrap_or_else(|e| Err(Error::Invalid(format!("the deploy task failed: {e}")))),
+            .unwrap_or_else(|e| Err(Error::Internal(format!("the deploy task failed: {e}")))),
         None => std::future::pending().await,
     }
 }

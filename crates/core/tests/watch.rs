@@ -387,6 +387,9 @@ async fn an_edit_goes_live_on_netlify_uploading_exactly_one_file() {
     let folder = parent.path().join("watched-netlify");
     write(&folder, "index.html", b"<h1>v1</h1>");
     write(&folder, "css/site.css", b"p{}");
+    // A dotfile Netlify never publishes: the watch's change check must agree with the deploy
+    // about it, or it would redeploy on start and after every edit.
+    write(&folder, ".editorconfig", b"root = true");
     let engine = Engine::open(EngineConfig {
         env: Env::from_pairs([
             ("NETLIFY_API_URL", format!("{}/api/v1", emu.url())),
@@ -427,6 +430,16 @@ async fn an_edit_goes_live_on_netlify_uploading_exactly_one_file() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(watching());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| matches!(e, WatchEvent::Deploying)),
+        "nothing changed since the last deploy, so starting to watch deploys nothing: {:?}",
+        events.lock().unwrap()
+    );
     write(&folder, "css/site.css", b"p{color:red}");
     let deployed = || {
         events.lock().unwrap().iter().find_map(|e| match e {

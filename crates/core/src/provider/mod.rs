@@ -36,7 +36,7 @@ use crate::platform::{Environment, Limits, Platform};
 use crate::progress::ProgressSink;
 use crate::relpath::RelPath;
 use crate::retry::RetryPolicy;
-use crate::scan::{FileSet, ScanRules};
+use crate::scan::FileSet;
 use crate::secrets::ResolvedCredentials;
 
 pub use meter::{Attempt, UploadMeter};
@@ -165,11 +165,6 @@ pub trait Provider: Send + Sync {
 
     /// The digest the platform keys files by.
     fn digest_kind(&self) -> DigestKind;
-
-    /// What the scan leaves out on this platform.
-    fn scan_rules(&self) -> ScanRules {
-        ScanRules::for_platform(self.platform())
-    }
 
     /// Limits checked before anything is sent.
     fn limits(&self) -> Limits {

@@ -56,7 +56,9 @@ impl Default for ScanRules {
 }
 
 impl ScanRules {
-    /// The rules a platform adds to Sitedrop's defaults.
+    /// The rules a platform adds to Sitedrop's defaults. This is the one place they live, so a
+    /// deploy, a watch's change check, the app's preview of a folder and `sitedrop preview`
+    /// all agree on what a site holds.
     pub fn for_platform(platform: Platform) -> ScanRules {
         let mut rules = ScanRules::default();
         match platform {
@@ -83,7 +85,46 @@ impl ScanRules {
                     .patterns
                     .extend(["/_redirects", "/_headers"].map(String::from));
             }
-            Platform::Netlify | Platform::Vercel | Platform::Amplify | Platform::Local => {}
+            // specs/netlify.md §3.3: dotfiles are not deployed, except `.well-known`.
+            Platform::Netlify => {
+                rules
+                    .patterns
+                    .extend([".*", "!.well-known"].map(String::from));
+            }
+            // specs/vercel.md §3.1: the CLI's default ignores and `.vercelignore`, minus what
+            // the secret guard already holds back and names (`.git`, `.env*`).
+            Platform::Vercel => {
+                rules
+                    .ignore_files
+                    .extend([".vercelignore", ".nowignore"].map(String::from));
+                rules.patterns.extend(
+                    [
+                        ".hg",
+                        ".gitmodules",
+                        ".svn",
+                        ".cache",
+                        ".next",
+                        ".now",
+                        ".vercel",
+                        ".npmignore",
+                        ".dockerignore",
+                        ".gitignore",
+                        ".*.swp",
+                        ".wafpickle-*",
+                        ".lock-wscript",
+                        ".venv",
+                        ".yarn/cache",
+                        ".pnp*",
+                        "npm-debug.log",
+                        "config.gypi",
+                        "__pycache__",
+                        "venv",
+                        "CVS",
+                    ]
+                    .map(String::from),
+                );
+            }
+            Platform::Amplify | Platform::Local => {}
         }
         rules
     }

@@ -88,7 +88,7 @@ impl Client {
         body: Option<&impl Serialize>,
     ) -> Result<T> {
         let body = match body {
-            Some(b) => Some(serde_json::to_vec(b).map_err(|e| Error::Invalid(e.to_string()))?),
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| Error::Internal(e.to_string()))?),
             None => None,
         };
         let mut url = format!("{}{path}", self.base);

@@ -328,7 +328,7 @@ impl Provider for AmplifyProvider {
         let app = self
             .app(cx, target, true)
             .await?
-            .ok_or_else(|| Error::Invalid("the Amplify app could not be created".into()))?;
+            .ok_or_else(|| Error::Internal("the Amplify app could not be created".into()))?;
         let branch = self.branch(cx, &app, target.environment).await?;
         stop_unfinished(cx, &self.client, &app, &branch.branch_name).await?;
         let project = ProjectRef {

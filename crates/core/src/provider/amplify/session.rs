@@ -109,7 +109,7 @@ impl AmplifySession {
             })
         })
         .await
-        .map_err(|e| Error::Invalid(format!("a background task failed: {e}")))?
+        .map_err(|e| Error::Internal(format!("a background task failed: {e}")))?
     }
 
     /// CreateDeployment, zip flavour (body `{}`, §1.3). A job left unfinished by someone else
@@ -306,7 +306,7 @@ impl DeploySession for AmplifySession {
         let created = state
             .created
             .as_ref()
-            .ok_or_else(|| Error::Invalid("the Amplify deployment was not created".into()))?;
+            .ok_or_else(|| Error::Internal("the Amplify deployment was not created".into()))?;
         upload::put(cx, &created.url, &path, len, attempt, batch.bytes - packing).await?;
         attempt.files_done(batch.files.len() as u64);
         Ok(())
@@ -319,7 +319,7 @@ impl DeploySession for AmplifySession {
                 .created
                 .as_ref()
                 .map(|c| c.job_id.clone())
-                .ok_or_else(|| Error::Invalid("finish came before the upload".into()))?
+                .ok_or_else(|| Error::Internal("finish came before the upload".into()))?
         };
         let path = format!("{}/deployments/start", self.branch_path());
         let _: JobSummaryOut = self

@@ -274,7 +274,7 @@ impl PagesSession {
             .map(|f| (f.path.with_leading_slash(), f.digest.as_str()))
             .collect();
         let manifest =
-            serde_json::to_string(&manifest).map_err(|e| Error::Invalid(e.to_string()))?;
+            serde_json::to_string(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
         let mut form = multipart::Form::new();
         form.text("manifest", &manifest)
             .text("branch", &self.branch());

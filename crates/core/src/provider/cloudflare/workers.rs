@@ -436,7 +436,7 @@ impl WorkersSession {
         if let Some(message) = self.message.as_deref().filter(|m| !m.trim().is_empty()) {
             metadata["annotations"] = json!({ "workers/message": message });
         }
-        serde_json::to_string(&metadata).map_err(|e| Error::Invalid(e.to_string()))
+        serde_json::to_string(&metadata).map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Uploads the Worker's new version and makes it live; returns the version id. A new

@@ -30,7 +30,7 @@ use crate::provider::{
     AccountInfo, Cx, DeploySession, Manifest, ProjectRef, Provider, Published, Target,
 };
 use crate::retry::retry;
-use crate::scan::{FileSet, ScanRules};
+use crate::scan::FileSet;
 use crate::secrets::Secret;
 
 /// How long Netlify keeps an unclaimed site when it does not say: netlify-cli warns that
@@ -121,10 +121,6 @@ impl Provider for DropProvider {
 
     fn digest_kind(&self) -> DigestKind {
         DigestKind::Sha1
-    }
-
-    fn scan_rules(&self) -> ScanRules {
-        paths::scan_rules()
     }
 
     fn check_files(&self, files: &FileSet) -> Result<()> {

@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::hash::DigestKind;
 use crate::platform::{Environment, Platform};
 use crate::progress::Progress;
-use crate::scan::{FileSet, ScanRules};
+use crate::scan::FileSet;
 use crate::secrets::ResolvedCredentials;
 
 /// Longest site name: one DNS label under `netlify.app`.
@@ -232,10 +232,6 @@ impl Provider for NetlifyProvider {
 
     fn digest_kind(&self) -> DigestKind {
         DigestKind::Sha1
-    }
-
-    fn scan_rules(&self) -> ScanRules {
-        paths::scan_rules()
     }
 
     fn check_files(&self, files: &FileSet) -> Result<()> {

@@ -5,7 +5,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::{Error, Result};
 use crate::platform::Platform;
-use crate::scan::{FileSet, ScanRules};
+use crate::scan::FileSet;
 
 /// What JavaScript's `encodeURI` leaves alone besides letters and digits
 /// (ECMA-262 `uriReserved`, `uriUnreserved` and `#`). netlify-cli writes file paths into upload
@@ -37,17 +37,6 @@ const ENCODE_URI: &AsciiSet = &NON_ALPHANUMERIC
 /// (`specs/netlify.md §6`; the server decodes it once and keeps `+`).
 pub fn encode_uri(path: &str) -> String {
     utf8_percent_encode(path, ENCODE_URI).to_string()
-}
-
-/// The files netlify-cli leaves out, on top of Sitedrop's defaults (`specs/netlify.md §3.1`):
-/// every name starting with `.` at any depth, except `.well-known`. `_redirects` and `_headers`
-/// are kept and uploaded as plain files, which the minimal client of §14 allows.
-pub fn scan_rules() -> ScanRules {
-    let mut rules = ScanRules::for_platform(Platform::Netlify);
-    rules
-        .patterns
-        .extend([".*", "!.well-known"].map(String::from));
-    rules
 }
 
 /// Refuses names Netlify cannot publish before anything is sent: `#` and `?` end the path

@@ -23,7 +23,6 @@ use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
 use crate::platform::{Environment, Platform};
-use crate::scan::ScanRules;
 use crate::secrets::ResolvedCredentials;
 
 /// Project names: at most 100 of `[a-z0-9._-]`; [`slug`] keeps to `[a-z0-9-]`.
@@ -169,42 +168,6 @@ impl Provider for VercelProvider {
 
     fn digest_kind(&self) -> DigestKind {
         DigestKind::Sha1
-    }
-
-    /// The CLI's default ignores and `.vercelignore` (§3.1), minus what Sitedrop's secret
-    /// guard already holds back and names (`.git`, `.env*`).
-    fn scan_rules(&self) -> ScanRules {
-        let mut rules = ScanRules::for_platform(PLATFORM);
-        rules
-            .ignore_files
-            .extend([".vercelignore", ".nowignore"].map(String::from));
-        rules.patterns.extend(
-            [
-                ".hg",
-                ".gitmodules",
-                ".svn",
-                ".cache",
-                ".next",
-                ".now",
-                ".vercel",
-                ".npmignore",
-                ".dockerignore",
-                ".gitignore",
-                ".*.swp",
-                ".wafpickle-*",
-                ".lock-wscript",
-                ".venv",
-                ".yarn/cache",
-                ".pnp*",
-                "npm-debug.log",
-                "config.gypi",
-                "__pycache__",
-                "venv",
-                "CVS",
-            ]
-            .map(String::from),
-        );
-        rules
     }
 
     fn upload_concurrency(&self) -> usize {
