@@ -40,9 +40,26 @@ pub fn project_json(g: &Inner, p: &VProject) -> Value {
         "updatedAt": p.created_ms,
         "alias": [{"domain": p.production_host, "target": "PRODUCTION"}],
         "targets": prod.map(|d| json!({"production": {"id": d.id, "url": d.host, "alias": d.alias, "readyState": "READY"}})).unwrap_or(json!({})),
-        "latestDeployments": [],
+        // The project's newest deployments, newest first (the real API lists a few).
+        "latestDeployments": latest_deployments(g, &p.id),
         "live": false,
     })
+}
+
+/// Up to ten of a project's deployments, newest first, in the short form the API lists.
+fn latest_deployments(g: &Inner, project_id: &str) -> Value {
+    let mut mine: Vec<_> = g
+        .deployments
+        .values()
+        .filter(|d| d.project_id == project_id)
+        .collect();
+    mine.sort_by_key(|d| std::cmp::Reverse(d.created_ms));
+    Value::Array(
+        mine.into_iter()
+            .take(10)
+            .map(|d| json!({"id": d.id, "url": d.host, "createdAt": d.created_ms}))
+            .collect(),
+    )
 }
 
 /// Finds a project of `scope` by id or name.
