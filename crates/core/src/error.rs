@@ -82,6 +82,14 @@ pub enum Error {
         options: Vec<(String, String)>,
     },
 
+    #[error("Several {platform} {what}s are called \"{name}\" ({}). Choose one by its id.", .options.iter().map(|(id, name)| format!("{name} [{id}]")).collect::<Vec<_>>().join(", "))]
+    ProjectChoiceNeeded {
+        platform: Platform,
+        what: &'static str,
+        name: String,
+        options: Vec<(String, String)>,
+    },
+
     #[error("{0}")]
     Keychain(#[from] crate::secrets::KeychainError),
 
@@ -190,6 +198,7 @@ impl Error {
             Error::PermissionMissing { .. } => "permission_missing",
             Error::AccountNotFound { .. } => "account_not_found",
             Error::AccountChoiceNeeded { .. } => "account_choice_needed",
+            Error::ProjectChoiceNeeded { .. } => "project_choice_needed",
             Error::Keychain(e) => e.kind(),
             Error::ProjectNameInvalid { .. } => "project_name_invalid",
             Error::ProjectNameTaken { .. } => "project_name_taken",
@@ -233,6 +242,7 @@ impl Error {
                 | Error::PermissionMissing { .. }
                 | Error::AccountNotFound { .. }
                 | Error::AccountChoiceNeeded { .. }
+                | Error::ProjectChoiceNeeded { .. }
                 | Error::Keychain(_)
                 | Error::ProjectNameInvalid { .. }
                 | Error::ProjectNameTaken { .. }

@@ -320,3 +320,8 @@ async fn removing_the_site_deletes_its_branches() {
     );
     assert!(engine.history().sites().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_derived_name_never_takes_over_an_existing_site() {
+    crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
+}

@@ -500,3 +500,8 @@ async fn gateway_timeouts_are_retried() {
         .collect();
     assert_eq!(statuses, [524, 524, 200]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_derived_name_never_takes_over_an_existing_site() {
+    crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
+}

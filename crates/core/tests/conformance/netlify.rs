@@ -259,7 +259,7 @@ async fn a_name_taken_by_someone_else_gets_a_suffix() {
         out.project
     );
     assert!(events.lock().unwrap().iter().any(|e| matches!(e,
-        Progress::Warning { message } if message.contains("\"netlify-taken\" is taken"))));
+        Progress::Warning { message } if message.contains("\"netlify-taken\" is already used"))));
     // The next deploy of the folder goes to the same site.
     write(&dir, "index.html", b"mine, again");
     let again = fx.deploy(&dir).await.unwrap();
@@ -318,4 +318,9 @@ async fn processing_is_reported_until_the_deploy_is_ready() {
     assert!(events.lock().unwrap().iter().any(|e| matches!(e,
         Progress::Processing { detail } if detail == "processing")));
     assert_eq!(fx.fetch(&out.url, "/").await.2, b"slow");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_derived_name_never_takes_over_an_existing_site() {
+    crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
 }

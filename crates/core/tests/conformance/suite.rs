@@ -331,3 +331,63 @@ macro_rules! conformance {
         )+
     };
 }
+
+/// A second folder that happens to have the same name as a site already deployed gets its own
+/// new project: a name derived from a folder never takes over an existing site. Choosing the
+/// name explicitly does update that site.
+pub async fn a_derived_name_never_takes_over_an_existing_site(spec: PlatformSpec) {
+    let mut fx = Fixture::new(spec).await;
+    let (_a, first) = site("same-name", &[("index.html", b"first site")]);
+    let original = fx.deploy(&first).await.unwrap();
+    let original_prod = original
+        .production_url
+        .clone()
+        .unwrap_or(original.url.clone());
+
+    // Another folder called "same-name" (another project, or the same one on another machine).
+    let (_b, second) = site("same-name", &[("index.html", b"second site")]);
+    let other = fx.deploy(&second).await.unwrap();
+    let other_prod = other.production_url.clone().unwrap_or(other.url.clone());
+    // (Amplify app names need not be unique, so compare where each site lives.)
+    assert_ne!(
+        other_prod, original_prod,
+        "a new project, not the existing one"
+    );
+    assert_eq!(
+        fx.fetch(&original_prod, "/").await.2,
+        b"first site",
+        "the first site is untouched"
+    );
+
+    // Naming the existing project explicitly updates it. (Amplify app names are not unique:
+    // there, the app id is how one is named.)
+    let (_c, third) = site("same-name", &[("index.html", b"chosen on purpose")]);
+    let mut request = sitedrop_core::DeployRequest::new(&third, spec.platform);
+    request.project = Some(if spec.platform == sitedrop_core::Platform::Amplify {
+        let folder = first.canonicalize().unwrap();
+        let row = fx
+            .engine()
+            .history()
+            .site_for(&folder, spec.platform)
+            .unwrap();
+        row.remote_id.expect("the app id is remembered")
+    } else {
+        original.project.clone()
+    });
+    let chosen = fx.deploy_request(request).await.unwrap();
+    assert_eq!(chosen.project, original.project);
+    assert_eq!(fx.fetch(&original_prod, "/").await.2, b"chosen on purpose");
+    // Amplify: the name alone is now ambiguous, and says so.
+    if spec.platform == sitedrop_core::Platform::Amplify {
+        let (_d, fourth) = site("elsewhere", &[("index.html", b"x")]);
+        let mut request = sitedrop_core::DeployRequest::new(&fourth, spec.platform);
+        request.project = Some("same-name".into());
+        let err = fx.deploy_request(request).await.unwrap_err();
+        assert_eq!(err.kind(), "project_choice_needed", "{err}");
+        assert!(
+            err.to_string()
+                .contains("Several AWS Amplify apps are called \"same-name\""),
+            "{err}"
+        );
+    }
+}

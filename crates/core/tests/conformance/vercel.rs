@@ -266,3 +266,8 @@ async fn building_is_reported_until_the_deployment_is_ready() {
         b"slow"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_derived_name_never_takes_over_an_existing_site() {
+    crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
+}

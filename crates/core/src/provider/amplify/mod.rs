@@ -131,26 +131,52 @@ impl AmplifyProvider {
             }
         }
         let name = app_name(target);
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![("maxResults", "100")];
-            if let Some(t) = &token {
-                query.push(("nextToken", t.as_str()));
+        // Only a name the person chose is looked up. Amplify app names are not unique, and an
+        // app whose name merely matches the folder's is some other site: deploying over it
+        // (or removing its branches) would be wrong. A derived name always makes a new app;
+        // after that the history remembers its id.
+        let chosen = target
+            .project
+            .as_deref()
+            .is_some_and(|p| !p.trim().is_empty());
+        if chosen {
+            // The chosen value may be an app id or a name; a name several manual apps share
+            // is ambiguous, so the person picks by id.
+            let mut matches: Vec<App> = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let mut query = vec![("maxResults", "100")];
+                if let Some(t) = &token {
+                    query.push(("nextToken", t.as_str()));
+                }
+                let page: AppsOut = self
+                    .client
+                    .call(cx, Op::ListApps, Method::GET, "/apps", &query, None::<&()>)
+                    .await?;
+                for app in page.apps {
+                    let manual = app.repository.as_deref().unwrap_or("").is_empty();
+                    if app.app_id == name {
+                        return Ok(Some(app));
+                    }
+                    if manual && app.name == name {
+                        matches.push(app);
+                    }
+                }
+                match page.next_token.filter(|t| !t.is_empty()) {
+                    Some(t) => token = Some(t),
+                    None => break,
+                }
             }
-            let page: AppsOut = self
-                .client
-                .call(cx, Op::ListApps, Method::GET, "/apps", &query, None::<&()>)
-                .await?;
-            if let Some(app) = page
-                .apps
-                .into_iter()
-                .find(|a| a.name == name && a.repository.as_deref().unwrap_or("").is_empty())
-            {
+            if matches.len() > 1 {
+                return Err(Error::ProjectChoiceNeeded {
+                    platform: Platform::Amplify,
+                    what: "app",
+                    name,
+                    options: matches.into_iter().map(|a| (a.app_id, a.name)).collect(),
+                });
+            }
+            if let Some(app) = matches.pop() {
                 return Ok(Some(app));
-            }
-            match page.next_token.filter(|t| !t.is_empty()) {
-                Some(t) => token = Some(t),
-                None => break,
             }
         }
         if !create {

@@ -70,6 +70,9 @@ struct Site {
     /// Set on unclaimed Drop sites, which belong to no account.
     #[serde(default)]
     anonymous: bool,
+    /// The live deploy, or null for a site that was never deployed.
+    #[serde(default)]
+    published_deploy: serde_json::Value,
 }
 
 /// A team (`GET /accounts`, §13).
@@ -142,30 +145,36 @@ impl NetlifyProvider {
                 Err(e) => return Err(e),
             }
         }
-        let wanted = match (&target.project, from_drop) {
-            (Some(project), false) => project.as_str(),
-            _ => target.folder_name.as_str(),
+        // A name the person chose is used as is: found, or created. A name derived from the
+        // folder is only ever created, never adopted: a site in the account with that name is
+        // some other site, and deploying over it would replace it.
+        let (wanted, chosen) = match (&target.project, from_drop) {
+            (Some(project), false) => (project.as_str(), true),
+            _ => (target.folder_name.as_str(), false),
         };
         let name = slug(wanted, MAX_NAME);
+        if chosen {
+            if let Some(site) = self.site_named(cx, &name).await? {
+                return Ok(site);
+            }
+        }
+        let account = self.account(cx, target.account_ref.as_deref()).await?;
+        self.create_site(cx, &account, &name).await
+    }
+
+    /// The account's site called exactly `name`, if any (unclaimed Drop sites excluded).
+    async fn site_named(&self, cx: &Cx, name: &str) -> Result<Option<Site>> {
         let found: Vec<Site> = self
             .api
             .call(
                 cx,
                 Method::GET,
                 "/sites",
-                &[
-                    ("name", name.as_str()),
-                    ("filter", "all"),
-                    ("per_page", "100"),
-                ],
+                &[("name", name), ("filter", "all"), ("per_page", "100")],
                 None,
             )
             .await?;
-        if let Some(site) = found.into_iter().find(|s| s.name == name && !s.anonymous) {
-            return Ok(site);
-        }
-        let account = self.account(cx, target.account_ref.as_deref()).await?;
-        self.create_site(cx, &account, &name).await
+        Ok(found.into_iter().find(|s| s.name == name && !s.anonymous))
     }
 
     /// `POST /{account_slug}/sites {"name"}` (`createSiteInTeam`, §8).
@@ -182,7 +191,7 @@ impl NetlifyProvider {
                     if site.name != wanted {
                         (cx.progress)(Progress::Warning {
                             message: format!(
-                                "The name \"{wanted}\" is taken on Netlify, so the new site is called \"{}\".",
+                                "The name \"{wanted}\" is already used on Netlify, so this new site is called \"{}\". To update the existing \"{wanted}\" instead, choose it by name.",
                                 site.name
                             ),
                         });
@@ -190,6 +199,13 @@ impl NetlifyProvider {
                     return Ok(site);
                 }
                 Err(Error::Rejected { detail, .. }) if is_taken(&detail) => {
+                    // The create is retried after a dropped answer; if the first try did make
+                    // the site, it is ours, empty, and under exactly this name.
+                    if let Some(site) = self.site_named(cx, &name).await? {
+                        if site.published_deploy.is_null() {
+                            return Ok(site);
+                        }
+                    }
                     name = with_suffix(wanted, &random_suffix(), MAX_NAME);
                 }
                 Err(Error::Rejected { detail, .. }) => {

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use self::api::{Api, Scope, PLATFORM};
 use self::deploy::{batches_for, create, Created, Deployment, VercelDeploy};
-use super::naming::slug;
+use super::naming::{random_suffix, slug, with_suffix};
 use super::{AccountInfo, Cx, DeploySession, Manifest, ProjectRef, Provider, Published, Target};
 use crate::config::Env;
 use crate::error::{Error, Result};
@@ -68,6 +68,26 @@ pub struct VercelProvider {
 struct Project {
     id: String,
     name: String,
+    /// Milliseconds since the epoch.
+    #[serde(default, rename = "createdAt")]
+    created_at: Option<i64>,
+    #[serde(default, rename = "latestDeployments")]
+    latest_deployments: Option<Vec<Value>>,
+}
+
+impl Project {
+    /// A project made moments ago and never deployed: what a create whose answer was lost
+    /// leaves behind, so it is ours.
+    fn just_made(&self) -> bool {
+        let fresh = self
+            .created_at
+            .is_some_and(|ms| crate::history::now_ms() - ms < 10 * 60 * 1000);
+        fresh
+            && self
+                .latest_deployments
+                .as_ref()
+                .is_none_or(|d| d.is_empty())
+    }
 }
 
 impl VercelProvider {
@@ -100,45 +120,76 @@ impl VercelProvider {
     }
 
     /// Finds the project or creates it (§2 "Unlinked folder": `GET /v9/projects/<name>`, then
-    /// `POST /v1/projects`): the remembered id first, then the name.
-    async fn project(&self, cx: &Cx, target: &Target) -> Result<Project> {
+    /// `POST /v1/projects`): the remembered id first, then a name the person chose. A name
+    /// derived from the folder is only ever created, never adopted: a project with that name
+    /// is some other site. Returns whether Sitedrop created it (only then are its build
+    /// settings Sitedrop's to set).
+    async fn project(&self, cx: &Cx, target: &Target) -> Result<(Project, bool)> {
         if let Some(id) = &target.remote_id {
             if let Some(project) = self.api.get_opt(cx, &format!("/v9/projects/{id}")).await? {
-                return Ok(project);
+                return Ok((project, false));
             }
         }
-        let name = slug(
+        let chosen = target.project.is_some();
+        let wanted = slug(
             target.project.as_deref().unwrap_or(&target.folder_name),
             MAX_NAME,
         );
-        if let Some(project) = self
-            .api
-            .get_opt(cx, &format!("/v9/projects/{name}"))
-            .await?
-        {
-            return Ok(project);
-        }
-        let mut body = project_settings();
-        body["name"] = json!(name);
-        match self
-            .api
-            .call::<Project>(cx, Method::POST, "/v1/projects", Some(&body))
-            .await
-        {
-            Ok(project) => Ok(project),
-            // Made meanwhile (409 conflict): use it.
-            Err(Error::Rejected { .. }) if self.exists(cx, &name).await => {
-                self.api
-                    .call(cx, Method::GET, &format!("/v9/projects/{name}"), None)
-                    .await
+        if chosen {
+            if let Some(project) = self
+                .api
+                .get_opt(cx, &format!("/v9/projects/{wanted}"))
+                .await?
+            {
+                return Ok((project, false));
             }
-            Err(Error::Rejected { detail, .. }) => Err(Error::ProjectNameInvalid {
-                platform: PLATFORM,
-                name,
-                reason: detail,
-            }),
-            Err(e) => Err(e),
         }
+        let mut name = wanted.clone();
+        for _ in 0..4 {
+            let mut body = project_settings();
+            body["name"] = json!(name);
+            match self
+                .api
+                .call::<Project>(cx, Method::POST, "/v1/projects", Some(&body))
+                .await
+            {
+                Ok(project) => {
+                    if name != wanted {
+                        (cx.progress)(crate::progress::Progress::Warning {
+                            message: format!(
+                                "The name \"{wanted}\" is already used on Vercel, so this new project is called \"{name}\". To update the existing \"{wanted}\" instead, choose it by name."
+                            ),
+                        });
+                    }
+                    return Ok((project, true));
+                }
+                // 409: the name exists. Our own create whose answer was lost (or a race with
+                // a deploy of the same folder) made it if it is brand new and empty.
+                Err(Error::Rejected { .. }) if self.exists(cx, &name).await => {
+                    let existing: Project = self
+                        .api
+                        .call(cx, Method::GET, &format!("/v9/projects/{name}"), None)
+                        .await?;
+                    let ours = existing.just_made();
+                    if chosen || ours {
+                        return Ok((existing, ours));
+                    }
+                    name = with_suffix(&wanted, &random_suffix(), MAX_NAME);
+                }
+                Err(Error::Rejected { detail, .. }) => {
+                    return Err(Error::ProjectNameInvalid {
+                        platform: PLATFORM,
+                        name,
+                        reason: detail,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::ProjectNameTaken {
+            platform: PLATFORM,
+            name: wanted,
+        })
     }
 
     async fn exists(&self, cx: &Cx, name: &str) -> bool {
@@ -214,7 +265,7 @@ impl Provider for VercelProvider {
         manifest: Arc<Manifest>,
     ) -> Result<Box<dyn DeploySession>> {
         self.check_team(cx).await?;
-        let project = self.project(cx, target).await?;
+        let (project, created) = self.project(cx, target).await?;
         let production = target.environment == Environment::Production;
         let files: Vec<Value> = manifest
             .files
@@ -232,8 +283,12 @@ impl Provider for VercelProvider {
             "name": project.name,
             "project": project.id,
             "files": files,
-            "projectSettings": project_settings(),
         });
+        if created {
+            // §7.1: "required for the first deployment of a project and … saved for any
+            // following deployments". A project Sitedrop did not make keeps its own settings.
+            body["projectSettings"] = project_settings();
+        }
         if production {
             body["target"] = json!("production");
         }
