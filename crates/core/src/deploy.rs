@@ -226,49 +226,75 @@ impl Engine {
         };
         let session = provider.begin(&cx, &target, manifest.clone()).await?;
         let project = session.project();
-        self.history().set_site_project(
-            site.id,
-            &project.name,
-            project.remote_id.as_deref(),
-            account_id,
-        )?;
+        // From here, a deploy that ends without going live asks the platform to undo what it
+        // can (a half-made deploy cancelled, a job stopped), so nothing lingers.
+        let publishing: Result<(Published, u64, u64)> = async {
+            self.history().set_site_project(
+                site.id,
+                &project.name,
+                project.remote_id.as_deref(),
+                account_id,
+            )?;
 
-        // Upload.
-        run.enter(Phase::Upload)?;
-        let batches = session.batches();
-        let meter = UploadMeter::new(
-            batches.iter().map(|b| b.files.len() as u64).sum(),
-            batches.iter().map(|b| b.bytes).sum(),
-            run.progress.clone(),
-        );
-        let uploaded = upload_all(
-            &cx,
-            platform,
-            session.as_ref(),
-            batches,
-            provider.upload_concurrency(),
-            &meter,
-        )
-        .await;
-        let (files_uploaded, bytes_uploaded) = meter.done();
-        self.history()
-            .set_uploaded(run.id, files_uploaded, bytes_uploaded)?;
-        uploaded?;
-        run.timings.upload_ms = run.elapsed_ms();
+            // Upload.
+            run.enter(Phase::Upload)?;
+            let batches = session.batches();
+            let meter = UploadMeter::new(
+                batches.iter().map(|b| b.files.len() as u64).sum(),
+                batches.iter().map(|b| b.bytes).sum(),
+                run.progress.clone(),
+            );
+            let uploaded = upload_all(
+                &cx,
+                platform,
+                session.as_ref(),
+                batches,
+                provider.upload_concurrency(),
+                &meter,
+            )
+            .await;
+            let (files_uploaded, bytes_uploaded) = meter.done();
+            self.history()
+                .set_uploaded(run.id, files_uploaded, bytes_uploaded)?;
+            uploaded?;
+            run.timings.upload_ms = run.elapsed_ms();
 
-        // Publish and wait until the platform says it is live.
-        run.enter(Phase::Finish)?;
-        if platform == Platform::Local {
-            self.ensure_local_server().await?;
+            // Publish and wait until the platform says it is live. A cancel now cannot
+            // promise that nothing goes live: the platform may already be publishing.
+            run.enter(Phase::Finish)?;
+            if platform == Platform::Local {
+                self.ensure_local_server().await?;
+            }
+            let published = session.finish(&cx).await.map_err(|e| match e {
+                Error::Cancelled => Error::CancelledWhilePublishing { platform },
+                other => other,
+            })?;
+            Ok((published, files_uploaded, bytes_uploaded))
         }
-        let published = session.finish(&cx).await?;
+        .await;
+        let (published, files_uploaded, bytes_uploaded) = match publishing {
+            Ok(done) => done,
+            Err(err) => {
+                let undo = Cx {
+                    cancel: CancellationToken::new(),
+                    ..cx.clone()
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(15), session.abort(&undo)).await;
+                return Err(err);
+            }
+        };
         run.timings.publish_ms = run.elapsed_ms();
         self.history()
             .set_remote(run.id, Some(&published.remote_id), Some(&published.url))?;
 
         // Verify.
         run.enter(Phase::Verify)?;
-        crate::verify::verify_live(self.http(), &published.url, &manifest, &cancel).await?;
+        crate::verify::verify_live(self.http(), &published.url, &manifest, &cancel)
+            .await
+            .map_err(|e| match e {
+                Error::Cancelled => Error::CancelledWhilePublishing { platform },
+                other => other,
+            })?;
         run.timings.verify_ms = run.elapsed_ms();
         if let Some(production) = &published.production_url {
             self.history().set_site_url(site.id, production)?;

@@ -152,6 +152,9 @@ pub enum Error {
     #[error("The deploy was cancelled. Nothing was published.")]
     Cancelled,
 
+    #[error("The deploy was cancelled while {platform} was already publishing it, so it may still go live. Check the site, or deploy again.")]
+    CancelledWhilePublishing { platform: Platform },
+
     #[error("Another deploy of {} is already running. Wait for it to finish, then try again.", .folder.display())]
     DeployInProgress { folder: PathBuf },
 
@@ -213,7 +216,7 @@ impl Error {
             Error::VerifyFailed { .. } => "verify_failed",
             Error::LimitExceeded { .. } => "limit_exceeded",
             Error::Unsupported(_) => "unsupported",
-            Error::Cancelled => "cancelled",
+            Error::Cancelled | Error::CancelledWhilePublishing { .. } => "cancelled",
             Error::DeployInProgress { .. } => "deploy_in_progress",
             Error::UnknownDeployment(_) => "unknown_deployment",
             Error::Invalid(_) => "invalid",

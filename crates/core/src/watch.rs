@@ -296,8 +296,10 @@ async fn run(
             };
             tokio::select! {
                 _ = stop.cancelled() => {
+                    // The running deploy saw the same cancel (its token is a child of `stop`):
+                    // let it record itself as cancelled and undo what it started.
                     if let Some(task) = deploying.take() {
-                        task.abort();
+                        let _ = task.await;
                     }
                     break 'watching;
                 }

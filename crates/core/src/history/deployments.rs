@@ -236,7 +236,10 @@ impl History {
 
     /// Marks the deploy failed or cancelled, with the error a person saw.
     pub fn finish_failed(&self, id: i64, error: &Error) -> Result<()> {
-        let status = if matches!(error, Error::Cancelled) {
+        let status = if matches!(
+            error,
+            Error::Cancelled | Error::CancelledWhilePublishing { .. }
+        ) {
             DeployStatus::Cancelled
         } else {
             DeployStatus::Failed

@@ -226,6 +226,11 @@ pub trait DeploySession: Send + Sync {
 
     /// Creates or publishes the deployment and waits until it is live or failed.
     async fn finish(&self, cx: &Cx) -> Result<Published>;
+
+    /// The deploy ended without going live (an error, a cancel) after `begin`: undo on the
+    /// platform what can be undone — cancel a half-made deploy, stop a job — so nothing
+    /// lingers or blocks the next deploy. Best effort; `cx` is not cancelled.
+    async fn abort(&self, _cx: &Cx) {}
 }
 
 /// Builds the provider for a platform with the given credentials (`None` when none are

@@ -325,3 +325,43 @@ async fn removing_the_site_deletes_its_branches() {
 async fn a_derived_name_never_takes_over_an_existing_site() {
     crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
 }
+
+/// A deploy that fails after CreateDeployment stops its job at once, so the next deploy finds
+/// the branch free (§4.2 pitfall 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_upload_stops_its_job_at_once() {
+    let mut fx = Fixture::new(SPEC).await;
+    fx.fault(
+        serde_json::json!({"platform": "amplify", "path": "/_amplify-upload", "status": 403,
+        "body": "<Error><Code>AccessDenied</Code></Error>", "content_type": "application/xml"}),
+    )
+    .await;
+    let (_keep, dir) = site("amplify-aborted", &[("index.html", b"x")]);
+    fx.deploy(&dir).await.unwrap_err();
+    let state = fx.state().await;
+    let jobs: Vec<_> = state["amplify"]["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["branches"].as_array().cloned().unwrap_or_default())
+        .flat_map(|b| b["jobs"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(jobs.len(), 1, "{state}");
+    assert_eq!(jobs[0]["status"], "CANCELLED", "{state}");
+    fx.clear_faults().await;
+    let (sink, events) = crate::fixture::recorder();
+    fx.engine()
+        .deploy(
+            sitedrop_core::DeployRequest::new(&dir, SPEC.platform),
+            sink,
+            sitedrop_core::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !events.lock().unwrap().iter().any(
+            |e| matches!(e, sitedrop_core::Progress::Warning { message } if message.contains("job"))
+        ),
+        "nothing was left to stop"
+    );
+}

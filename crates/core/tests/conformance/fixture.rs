@@ -242,6 +242,19 @@ impl Fixture {
         }
     }
 
+    /// The emulator's state dump (`/_emulator/state`).
+    pub async fn state(&self) -> Value {
+        match self.control("state") {
+            Some(url) => reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap(),
+            None => Value::Null,
+        }
+    }
+
     pub async fn clear_requests(&self) {
         if let Some(url) = self.control("requests") {
             reqwest::Client::new().delete(url).send().await.unwrap();

@@ -324,3 +324,59 @@ async fn processing_is_reported_until_the_deploy_is_ready() {
 async fn a_derived_name_never_takes_over_an_existing_site() {
     crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
 }
+
+/// §7 / §14 step 6: a deploy that fails after it was created is cancelled, not left sitting
+/// half-uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_that_fails_after_creation_is_cancelled() {
+    let mut fx = Fixture::new(SPEC).await;
+    fx.fault(
+        serde_json::json!({"platform": "netlify", "path": "/files/", "status": 400,
+        "body": "{\"code\":400,\"message\":\"Bad Request\"}"}),
+    )
+    .await;
+    let (_keep, dir) = site("netlify-aborted", &[("index.html", b"x")]);
+    let err = fx.deploy(&dir).await.unwrap_err();
+    assert_eq!(err.kind(), "rejected", "{err}");
+    let state = fx.state().await;
+    let deploys: Vec<_> = state["netlify"]["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["deploys"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(deploys.len(), 1, "{state}");
+    assert_eq!(
+        deploys[0]["state"], "error",
+        "the half-made deploy was cancelled: {state}"
+    );
+}
+
+/// Cancelling while the platform is already publishing cannot promise that nothing goes live,
+/// and says so; the history records the deploy as cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_publishing_says_the_site_may_still_go_live() {
+    let mut fx = Fixture::new(SPEC).await;
+    fx.configure(serde_json::json!({"netlify_processing_ms": 3000}))
+        .await;
+    let (_keep, dir) = site("netlify-late-cancel", &[("index.html", b"x")]);
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let sink: sitedrop_core::ProgressSink = std::sync::Arc::new(move |p| {
+        if matches!(p, Progress::Processing { .. }) {
+            c.cancel();
+        }
+    });
+    let err = fx
+        .engine()
+        .deploy(DeployRequest::new(&dir, Platform::Netlify), sink, cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "cancelled");
+    assert!(err.to_string().contains("may still go live"), "{err}");
+    let rows = fx.engine().history().deployments(None, 1).unwrap();
+    assert_eq!(
+        rows[0].status,
+        sitedrop_core::history::DeployStatus::Cancelled
+    );
+}

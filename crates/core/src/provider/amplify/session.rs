@@ -312,6 +312,26 @@ impl DeploySession for AmplifySession {
         Ok(())
     }
 
+    /// Stops the deployment's job, started or not, so it does not block the next deploy of the
+    /// branch (§4.2 pitfall 2).
+    async fn abort(&self, cx: &Cx) {
+        let job = self
+            .state
+            .lock()
+            .await
+            .created
+            .as_ref()
+            .map(|c| c.job_id.clone());
+        if let Some(job) = job {
+            // The drop guard has nothing left to do.
+            if let Ok(mut pending) = self.pending_job.lock() {
+                pending.take();
+            }
+            let _ =
+                super::stop_job(cx, &self.client, &self.app, &self.branch.branch_name, &job).await;
+        }
+    }
+
     async fn finish(&self, cx: &Cx) -> Result<Published> {
         let job_id = {
             let state = self.state.lock().await;

@@ -240,6 +240,18 @@ impl DeploySession for NetlifyDeploy {
         self.project.clone()
     }
 
+    /// §7 / §14 step 6: on any error after the deploy was created, netlify-cli cancels it so
+    /// it does not sit half-uploaded. (A deploy without an account has no cancel.)
+    async fn abort(&self, cx: &Cx) {
+        if matches!(self.kind, Kind::Account { .. }) {
+            let cancel = format!("/deploys/{}/cancel", self.deploy.id);
+            let _ = self
+                .polling
+                .call::<serde_json::Value>(cx, Method::POST, &cancel, &[], None)
+                .await;
+        }
+    }
+
     fn batches(&self) -> Vec<Batch> {
         self.batches.clone()
     }
