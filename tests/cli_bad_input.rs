@@ -35,6 +35,9 @@ fn a_file_instead_of_a_folder() {
     let site = sb.folder("s", &[("index.html", b"x")]);
     let run = deploy(&sb, &site.join("index.html"), &["--json"]);
     run.expect_code(2);
+    // The last line is the result, as for a deploy that went live.
+    assert_eq!(run.last_event()["event"], "done");
+    assert_eq!(run.last_event()["status"], "failed");
     assert_eq!(run.last_event()["kind"], "not_a_folder");
     assert!(run.last_event()["message"]
         .as_str()

@@ -46,12 +46,18 @@ pub struct DeployArgs {
 }
 
 /// Cancels the deploy on Ctrl-C, so the history records `cancelled` and nothing is published.
+/// The first Ctrl-C cancels cleanly; a second one stops at once (exit 130, as shells expect
+/// after SIGINT), leaving the history row to be marked interrupted on the next start.
 fn cancel_on_ctrl_c() -> CancellationToken {
     let cancel = CancellationToken::new();
     let c = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             c.cancel();
+            eprintln!("Cancelling… (press Ctrl-C again to stop at once)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
         }
     });
     cancel

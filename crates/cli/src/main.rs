@@ -92,10 +92,11 @@ async fn main() -> ExitCode {
             | Command::History { json: true, .. }
             | Command::Rollback { json: true, .. }
     );
+    let result_line = matches!(&cli.command, Command::Deploy(_) | Command::Rollback { .. });
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            output::report_error(&err, json);
+            output::report_error(&err, json, result_line);
             ExitCode::from(if err.is_input_error() { 2 } else { 1 })
         }
     }

@@ -174,12 +174,24 @@ fn cli_hint(err: &Error) -> Option<String> {
     }
 }
 
-/// Prints an error as a sentence (and its next step), or as a JSON line.
-pub fn report_error(err: &Error, json: bool) {
+/// Prints an error as a sentence (and its next step), or as JSON lines: the `error` event,
+/// then — for a deploy or rollback, whose last line is always the result — a `done` line
+/// with its status.
+pub fn report_error(err: &Error, json: bool, result_line: bool) {
     if json {
         json_line(
             &serde_json::json!({"event": "error", "kind": err.kind(), "message": err.to_string()}),
         );
+        if result_line {
+            let status = if err.kind() == "cancelled" {
+                "cancelled"
+            } else {
+                "failed"
+            };
+            json_line(&serde_json::json!({
+                "event": "done", "status": status, "kind": err.kind(), "message": err.to_string(),
+            }));
+        }
     } else {
         eprintln!("Error: {err}");
         if let Some(hint) = cli_hint(err) {

@@ -12,6 +12,9 @@ use crate::provider::{Manifest, ManifestFile};
 /// moment behind their APIs).
 const ATTEMPTS: u32 = 8;
 
+/// Files larger than this are never fetched back to check (they are read whole to compare).
+const MAX_SAMPLE_SIZE: u64 = 4 * 1024 * 1024;
+
 /// Picks a few files that say whether the whole deploy is there: the home page, plus the
 /// smallest, a middle-sized and the largest file under 4 MiB that are not HTML (hosts rewrite
 /// `.html` addresses to "pretty" ones, which would test the host, not the deploy).
@@ -20,7 +23,7 @@ pub fn sample(manifest: &Manifest) -> Vec<(String, &ManifestFile)> {
     if let Some(index) = manifest
         .files
         .iter()
-        .find(|f| f.path.as_str() == "index.html")
+        .find(|f| f.path.as_str() == "index.html" && f.size <= MAX_SAMPLE_SIZE)
     {
         picks.push(("".to_string(), index));
     }
@@ -32,7 +35,7 @@ pub fn sample(manifest: &Manifest) -> Vec<(String, &ManifestFile)> {
             ext != "html"
                 && ext != "htm"
                 && f.size > 0
-                && f.size <= 4 * 1024 * 1024
+                && f.size <= MAX_SAMPLE_SIZE
                 && !f.path.file_name().starts_with('.')
         })
         .collect();
@@ -82,7 +85,11 @@ pub async fn verify_live(
                 return Err(Error::Cancelled);
             }
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt.min(4)))).await;
+                let wait = Duration::from_millis(250 * 2u64.pow(attempt.min(4)));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => return Err(Error::Cancelled),
+                }
             }
             match http.fetch_site(&url).await {
                 Ok(resp) if resp.status().is_success() => match resp.bytes().await {

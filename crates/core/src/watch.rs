@@ -342,6 +342,15 @@ async fn run(
                 _ = sleep_until(deadline) => {
                     dirty = false;
                     first_change = None;
+                    // The changes may have been the folder itself going away.
+                    if !folder.is_dir() {
+                        drop(debouncer);
+                        events(WatchEvent::Paused { reason: gone(&folder) });
+                        if wait_for_folder(&folder, &stop).await {
+                            continue 'watching;
+                        }
+                        break 'watching;
+                    }
                     let current = engine.folder_fingerprint(&folder, &request).await.ok();
                     if current.is_some() && current == deployed_fingerprint {
                         events(WatchEvent::Unchanged);

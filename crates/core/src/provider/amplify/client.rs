@@ -148,7 +148,13 @@ impl Client {
                 "{}: HTTP {}: {}{}",
                 op.name(),
                 status.as_u16(),
-                body_preview(&bytes),
+                // CreateDeployment's answer carries the presigned upload URL, a credential:
+                // never quote it.
+                if op == Op::CreateDeployment {
+                    "an answer that is not the expected JSON".to_string()
+                } else {
+                    body_preview(&bytes)
+                },
                 if e.is_eof() { " (cut off)" } else { "" }
             ),
         })
@@ -277,10 +283,16 @@ impl AwsFailure {
                     ),
                 }
             }
+            // Find-or-create code relies on this variant. The name is AWS's own words
+            // without its "not found" tail ("App d1x2" rather than "App d1x2 not found").
             "NotFoundException" | "ResourceNotFoundException" => Error::NotFound {
                 platform: P,
                 what: op.object(),
-                name: first_line,
+                name: first_line
+                    .trim_end_matches('.')
+                    .trim_end_matches(" not found")
+                    .trim_end_matches(" does not exist")
+                    .to_string(),
             },
             "LimitExceededException" => match op {
                 Op::CreateApp => Error::LimitExceeded {

@@ -108,7 +108,13 @@ pub(crate) fn read_envelope<T: DeserializeOwned>(
         return serde_json::from_value(result).map_err(|e| {
             Failure::Other(Error::BadResponse {
                 platform,
-                detail: format!("HTTP {code}: an unexpected result ({e})"),
+                // Not serde's message: it can quote a value, and some results carry an
+                // upload token.
+                detail: format!(
+                    "HTTP {code}: an unexpected result (at line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
             })
         });
     }
