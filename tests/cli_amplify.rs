@@ -103,7 +103,10 @@ fn a_wrong_secret_exits_2_with_a_sentence() {
     ]);
     run.expect_code(2);
     let err = run.last_event();
-    assert_eq!(err["event"], "error");
+    assert_eq!(
+        (err["event"].as_str(), err["status"].as_str()),
+        (Some("done"), Some("failed"))
+    );
     assert_eq!(err["kind"], "token_invalid");
     let message = err["message"].as_str().unwrap();
     assert!(message.contains("secret access key"), "{message}");
