@@ -171,9 +171,30 @@ pub fn status_error(
             retry_at: retry_at(headers, SystemTime::now()),
         },
         408 | 500..=599 => Error::Server { platform, detail },
-        _ => Error::Rejected { platform, detail },
+        _ => Error::Rejected {
+            platform,
+            detail: refusal(platform, &detail),
+        },
     }
 }
+
+/// The detail of a refusal Sitedrop has no particular reading for, with what to try next. A
+/// web page where the API answers data means something else answered: a proxy, a firewall, a
+/// captive portal, or the platform's own front door.
+pub fn refusal(platform: Platform, detail: &str) -> String {
+    let detail = detail.trim_end().trim_end_matches('.');
+    if detail.contains(HTML_PAGE) {
+        format!(
+            "{detail}, so something between this computer and {platform} (a proxy, a firewall or a Wi-Fi login page) may be answering in its place. Check the connection, then try again"
+        )
+    } else {
+        format!(
+            "{detail}. Try again; if it keeps happening, check the site in {platform}'s dashboard"
+        )
+    }
+}
+
+const HTML_PAGE: &str = "an HTML page instead of data";
 
 /// Reads a response body as JSON, turning garbage (an HTML error page, truncated JSON) into a
 /// clear, retryable error.
@@ -205,7 +226,7 @@ pub fn body_preview(bytes: &[u8]) -> String {
         return "an empty answer".into();
     }
     if trimmed.starts_with('<') {
-        return "an HTML page instead of data".into();
+        return HTML_PAGE.into();
     }
     format!("\"{}\"", shorten(&trimmed.replace(['\n', '\r'], " "), 80))
 }
@@ -241,6 +262,34 @@ mod tests {
         assert_eq!(kind(503), "server_error");
         assert_eq!(kind(408), "server_error");
         assert_eq!(kind(422), "rejected");
+    }
+
+    #[test]
+    fn unexplained_refusals_say_what_to_try_next() {
+        let h = reqwest::header::HeaderMap::new();
+        let page = status_error(
+            Platform::Netlify,
+            StatusCode::BAD_REQUEST,
+            &h,
+            Some(format!("HTTP 400: {}", body_preview(b"<html><h1>Bad</h1>"))),
+        )
+        .to_string();
+        assert!(
+            page.contains("a proxy, a firewall or a Wi-Fi login page")
+                && page.ends_with("Check the connection, then try again."),
+            "{page}"
+        );
+        let plain = status_error(
+            Platform::Vercel,
+            StatusCode::CONFLICT,
+            &h,
+            Some("The deployment is locked".into()),
+        )
+        .to_string();
+        assert_eq!(
+            plain,
+            "Vercel refused the request: The deployment is locked. Try again; if it keeps happening, check the site in Vercel's dashboard."
+        );
     }
 
     #[test]
