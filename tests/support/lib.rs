@@ -238,7 +238,19 @@ impl EmulatorProcess {
 }
 
 impl Drop for EmulatorProcess {
+    /// Stops the emulator with SIGTERM, so it removes its state folder (uploaded blobs) as it
+    /// exits; SIGKILL only if it has not gone within a few seconds. (Killing it outright left
+    /// a `sitedrop-emulator-*` folder in the temp dir for every test.)
     fn drop(&mut self) {
+        // SAFETY: signalling our own child process, which has not been reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
