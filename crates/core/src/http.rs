@@ -228,7 +228,83 @@ pub fn body_preview(bytes: &[u8]) -> String {
     if trimmed.starts_with('<') {
         return HTML_PAGE.into();
     }
-    format!("\"{}\"", shorten(&trimmed.replace(['\n', '\r'], " "), 80))
+    let one_line = trimmed.replace(['\n', '\r'], " ");
+    format!("\"{}\"", shorten(&redact_credentials(&one_line), 80))
+}
+
+/// Names of JSON members and query parameters whose values are credentials.
+const SECRET_NAMES: &[&str] = &[
+    "token",
+    "jwt",
+    "secret",
+    "password",
+    "signature",
+    "credential",
+    "authorization",
+];
+
+/// Blanks what looks like a credential in text a platform sent back, before it can reach an
+/// error message (and so the screen and the history): JWTs (upload tokens), and the values
+/// of members or parameters named like a credential (`"jwt": "…"`, `X-Amz-Signature=…`,
+/// `drop_token=…`). Platforms do not normally echo these in errors; this is the guard for the
+/// answers nobody foresaw.
+pub fn redact_credentials(text: &str) -> String {
+    let lower = text.to_ascii_lowercase(); // same byte offsets as `text`
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        // A JWT: base64url JSON header `eyJ…`, then `.payload` and maybe `.signature`.
+        if rest.starts_with("eyJ") {
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+                .unwrap_or(rest.len());
+            if rest[..len].contains('.') {
+                out.push_str("<token>");
+                i += len;
+                continue;
+            }
+        }
+        if let Some((value_at, value_len)) = SECRET_NAMES
+            .iter()
+            .find_map(|name| named_value(&lower[i..], name))
+        {
+            out.push_str(&rest[..value_at]);
+            out.push_str("<redacted>");
+            i += value_at + value_len;
+            continue;
+        }
+        let step = rest.chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..step]);
+        i += step;
+    }
+    out
+}
+
+/// When `text` starts with the identifier `name` followed by `:` or `=` (JSON, headers, query
+/// strings), where its value starts and how long it is.
+fn named_value(text: &str, name: &str) -> Option<(usize, usize)> {
+    let after = text.strip_prefix(name)?;
+    if after
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    {
+        return None; // a longer identifier (`tokens_used`)
+    }
+    let sep = after.trim_start_matches('"').trim_start();
+    let value = sep
+        .strip_prefix([':', '='])?
+        .trim_start()
+        .trim_start_matches('"');
+    let value_at = text.len() - value.len();
+    let end = if name == "authorization" {
+        value.find(['"', '\n']) // the scheme and the credential after it
+    } else {
+        value.find(|c: char| matches!(c, '"' | '&' | ',' | '}' | '\'' | '#') || c.is_whitespace())
+    };
+    let len = end.unwrap_or(value.len());
+    (len > 0).then_some((value_at, len))
 }
 
 /// Cuts text to `max` characters on a character boundary.
@@ -262,6 +338,32 @@ mod tests {
         assert_eq!(kind(503), "server_error");
         assert_eq!(kind(408), "server_error");
         assert_eq!(kind(422), "rejected");
+    }
+
+    #[test]
+    fn credentials_in_answers_never_reach_a_message() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        for (text, secret) in [
+            (format!("{{\"success\":true,\"result\":{{\"jwt\":\"{jwt}\"}}}}"), jwt),
+            (format!("unexpected {jwt} here"), jwt),
+            ("{\"token\": \"nfp_abcdef123456\"}".to_string(), "nfp_abcdef123456"),
+            (
+                "PUT https://s3/x.zip?X-Amz-Credential=AKID%2F20260101&X-Amz-Signature=0123abcd&x=1"
+                    .to_string(),
+                "0123abcd",
+            ),
+            ("claim at /drop/x#drop_token=9aed4c86 now".to_string(), "9aed4c86"),
+            ("Authorization: Bearer sk_live_1234".to_string(), "sk_live_1234"),
+        ] {
+            let shown = body_preview(text.as_bytes());
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("<redacted>") || shown.contains("<token>"), "{shown}");
+        }
+        assert_eq!(
+            redact_credentials("{\"id\":\"abc\",\"name\":\"site\",\"tokens_used\":3}"),
+            "{\"id\":\"abc\",\"name\":\"site\",\"tokens_used\":3}",
+            "ordinary members stay"
+        );
     }
 
     #[test]
