@@ -229,7 +229,7 @@ pub fn body_preview(bytes: &[u8]) -> String {
         return HTML_PAGE.into();
     }
     let one_line = trimmed.replace(['\n', '\r'], " ");
-    format!("\"{}\"", shorten(&redact_credentials(&one_line), 80))
+    format!("\"{}\"", shorten(&one_line, 80))
 }
 
 /// Names of JSON members and query parameters whose values are credentials.
@@ -307,10 +307,13 @@ fn named_value(text: &str, name: &str) -> Option<(usize, usize)> {
     (len > 0).then_some((value_at, len))
 }
 
-/// Cuts text to `max` characters on a character boundary.
+/// Readies text a platform sent (an error message, a body) for a message: credentials
+/// blanked ([`redact_credentials`]), then cut to `max` characters on a character boundary.
+/// Every platform text that reaches an [`Error`] passes through here.
 pub fn shorten(s: &str, max: usize) -> String {
+    let s = redact_credentials(s);
     if s.chars().count() <= max {
-        return s.to_string();
+        return s;
     }
     let cut: String = s.chars().take(max).collect();
     format!("{cut}…")
@@ -363,6 +366,26 @@ mod tests {
             redact_credentials("{\"id\":\"abc\",\"name\":\"site\",\"tokens_used\":3}"),
             "{\"id\":\"abc\",\"name\":\"site\",\"tokens_used\":3}",
             "ordinary members stay"
+        );
+    }
+
+    #[test]
+    fn a_platform_message_echoing_a_token_is_blanked() {
+        let h = reqwest::header::HeaderMap::new();
+        let err = status_error(
+            Platform::Netlify,
+            StatusCode::BAD_REQUEST,
+            &h,
+            Some("bad header Authorization: Bearer nfp_secret_123".into()),
+        );
+        assert!(!err.to_string().contains("nfp_secret_123"), "{err}");
+        assert_eq!(
+            shorten(
+                "Signature expired: 20260101T000000Z is now earlier than 20260101T001500Z",
+                300
+            ),
+            "Signature expired: 20260101T000000Z is now earlier than 20260101T001500Z",
+            "AWS's clock message is kept whole"
         );
     }
 
