@@ -90,7 +90,48 @@ impl Sandbox {
 
     /// Runs the CLI with arguments and returns its output.
     pub fn run(&self, args: &[&str]) -> Run {
-        Run(self.cli().args(args).output().expect("run sitedrop"))
+        let run = Run(self.cli().args(args).output().expect("run sitedrop"));
+        keep_output(&run);
+        run
+    }
+}
+
+/// With `SITEDROP_TEST_ARTIFACTS=DIR` (set by `make test`), every CLI output and every
+/// sandbox's history database are kept under DIR, so `scripts/check-no-secrets.sh` can check
+/// after the whole run that no credential reached them.
+fn artifacts(kind: &str) -> Option<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let root = std::env::var_os("SITEDROP_TEST_ARTIFACTS")?;
+    let dir = PathBuf::from(root).join(kind);
+    std::fs::create_dir_all(&dir).ok()?;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    Some(dir.join(format!("{}-{n}", std::process::id())))
+}
+
+fn keep_output(run: &Run) {
+    if let Some(base) = artifacts("outputs") {
+        let _ = std::fs::write(base.with_extension("stdout"), &run.0.stdout);
+        let _ = std::fs::write(base.with_extension("stderr"), &run.0.stderr);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let Some(dest) = artifacts("data") else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(&self.data) else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(&dest);
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with("sitedrop.db") || text.ends_with(".log") {
+                let _ = std::fs::copy(entry.path(), dest.join(&name));
+            }
+        }
     }
 }
 
@@ -319,5 +360,7 @@ pub fn run_unprivileged(sb: &Sandbox, args: &[&str]) -> Run {
         wrapped.env("HOME", sb.root.path());
         cmd = wrapped;
     }
-    Run(cmd.output().expect("run"))
+    let run = Run(cmd.output().expect("run"));
+    keep_output(&run);
+    run
 }
