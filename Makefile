@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/debug/sitedrop-app
 
-.PHONY: run test build deps-run deps-test lint test-unit test-keychain bench bench-quick package clean
+.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-faults supply-chain audit bench bench-quick package clean
 
 run: deps-run
 	$(CARGO) build -p sitedrop-app -p sitedrop-cli
@@ -18,15 +18,34 @@ deps-run:
 deps-test:
 	@scripts/install-deps.sh test
 
-# Everything CI runs: formatting, lints, unit and end-to-end tests, the real keychain.
+# Everything CI runs: formatting, lints, unit and end-to-end tests, the real keychain, the
+# dependencies' licences and sources.
 test: deps-test
 	$(CARGO) fmt --all -- --check
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(MAKE) test-unit test-keychain
+	$(MAKE) test-unit test-keychain supply-chain
 
+# Every CLI output and history database of the run is kept in ARTIFACTS, then checked for
+# credentials: the emulator's, and the wrong ones tests use on purpose (SECURITY.md).
+ARTIFACTS := $(CURDIR)/target/test-artifacts
+TEST_SECRETS := -s cf_wrong_secret_123 -s not-the-right-token -s nfp_revoked_4f9a2c -s _token_tail
 test-unit:
-	$(CARGO) test --workspace
+	rm -rf $(ARTIFACTS)
+	SITEDROP_TEST_ARTIFACTS=$(ARTIFACTS) $(CARGO) test --workspace
+	scripts/check-no-secrets.sh $(TEST_SECRETS) $(ARTIFACTS)
+
+# The fault matrix alone (part of test-unit): every cloud platform through the emulator.
+test-faults:
+	$(CARGO) test -p sitedrop-e2e --test cli_faults --test cli_crash
+
+# Licences, bans and sources of every dependency (deny.toml), offline. Known vulnerabilities
+# need the RustSec advisory database, which is on GitHub: `make audit` where it is reachable.
+supply-chain:
+	scripts/supply-chain.sh
+
+audit:
+	scripts/supply-chain.sh advisories
 
 # The real Secret Service, three ways: unlocked (a private D-Bus session with an unlocked GNOME
 # Keyring), locked (GNOME Keyring started by D-Bus activation, never unlocked), and absent.

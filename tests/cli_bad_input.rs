@@ -365,6 +365,27 @@ fn rollback_to_a_deploy_that_never_went_live() {
     assert!(run.stderr().contains("never went live"), "{}", run.stderr());
 }
 
+#[test]
+fn a_listing_piped_into_a_reader_that_stops_ends_quietly() {
+    // `sitedrop history | head -1`: the reader goes away; a listing ends as Unix tools do,
+    // without a panic message and backtrace.
+    let sb = Sandbox::new();
+    deploy(&sb, &sb.folder("empty", &[]), &[]).expect_code(2);
+    for args in [&["history"][..], &["accounts"][..]] {
+        let mut child = sb
+            .cli()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before the first line
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
 // ---- this computer ---------------------------------------------------------------------------
 
 #[test]

@@ -90,7 +90,48 @@ impl Sandbox {
 
     /// Runs the CLI with arguments and returns its output.
     pub fn run(&self, args: &[&str]) -> Run {
-        Run(self.cli().args(args).output().expect("run sitedrop"))
+        let run = Run(self.cli().args(args).output().expect("run sitedrop"));
+        keep_output(&run);
+        run
+    }
+}
+
+/// With `SITEDROP_TEST_ARTIFACTS=DIR` (set by `make test`), every CLI output and every
+/// sandbox's history database are kept under DIR, so `scripts/check-no-secrets.sh` can check
+/// after the whole run that no credential reached them.
+fn artifacts(kind: &str) -> Option<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let root = std::env::var_os("SITEDROP_TEST_ARTIFACTS")?;
+    let dir = PathBuf::from(root).join(kind);
+    std::fs::create_dir_all(&dir).ok()?;
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    Some(dir.join(format!("{}-{n}", std::process::id())))
+}
+
+fn keep_output(run: &Run) {
+    if let Some(base) = artifacts("outputs") {
+        let _ = std::fs::write(base.with_extension("stdout"), &run.0.stdout);
+        let _ = std::fs::write(base.with_extension("stderr"), &run.0.stderr);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let Some(dest) = artifacts("data") else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(&self.data) else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(&dest);
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with("sitedrop.db") || text.ends_with(".log") {
+                let _ = std::fs::copy(entry.path(), dest.join(&name));
+            }
+        }
     }
 }
 
@@ -238,7 +279,19 @@ impl EmulatorProcess {
 }
 
 impl Drop for EmulatorProcess {
+    /// Stops the emulator with SIGTERM, so it removes its state folder (uploaded blobs) as it
+    /// exits; SIGKILL only if it has not gone within a few seconds. (Killing it outright left
+    /// a `sitedrop-emulator-*` folder in the temp dir for every test.)
     fn drop(&mut self) {
+        // SAFETY: signalling our own child process, which has not been reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -307,5 +360,7 @@ pub fn run_unprivileged(sb: &Sandbox, args: &[&str]) -> Run {
         wrapped.env("HOME", sb.root.path());
         cmd = wrapped;
     }
-    Run(cmd.output().expect("run"))
+    let run = Run(cmd.output().expect("run"));
+    keep_output(&run);
+    run
 }

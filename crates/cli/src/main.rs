@@ -85,6 +85,12 @@ pub enum Outcome {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::History { .. } | Command::Accounts { .. }
+    ) {
+        quiet_on_closed_pipe();
+    }
     let json = matches!(
         &cli.command,
         Command::Deploy(deploy::DeployArgs { json: true, .. })
@@ -99,6 +105,18 @@ async fn main() -> ExitCode {
             output::report_error(&err, json, result_line);
             ExitCode::from(if err.is_input_error() { 2 } else { 1 })
         }
+    }
+}
+
+/// Listings end quietly when their reader goes away (`sitedrop history | head`), as Unix tools
+/// do, instead of panicking on the failed write. Only for listings: a deploy whose output pipe
+/// closes keeps going, so it is never cut off halfway by a closed terminal.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of SIGPIPE (Rust ignores it) before anything is
+    // written; sockets are unaffected, as they are written with MSG_NOSIGNAL.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

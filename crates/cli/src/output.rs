@@ -166,6 +166,9 @@ fn cli_hint(err: &Error) -> Option<String> {
             "Run `sitedrop login {} --account ID` with the id of the account to use.",
             platform.id()
         )),
+        Error::ProjectNameInvalid { .. } | Error::ProjectNameTaken { .. } => {
+            Some("Give the name with `--project NAME`.".into())
+        }
         Error::BadFileName { .. } | Error::FileTooLarge { .. } => Some(
             "List files to leave out in a .sitedropignore file in the folder (gitignore syntax)."
                 .into(),

@@ -127,7 +127,7 @@ pub enum Error {
     #[error("{platform} answered with an error ({detail}). This is usually temporary: try again in a few minutes.")]
     Server { platform: Platform, detail: String },
 
-    #[error("{platform} refused the request: {detail}")]
+    #[error("{platform} refused the request: {}", sentence(.detail))]
     Rejected { platform: Platform, detail: String },
 
     #[error("{platform} sent an answer Sitedrop could not understand ({detail}). Try again; if it keeps happening, the platform may be having problems.")]
@@ -136,13 +136,13 @@ pub enum Error {
     #[error("Could not reach {platform}: {detail}. Check your internet connection and try again.")]
     Network { platform: Platform, detail: String },
 
-    #[error("{platform} could not publish the site: {detail}")]
+    #[error("{platform} could not publish the site: {}", sentence(.detail))]
     DeployFailed { platform: Platform, detail: String },
 
     #[error("The site was published, but {url} does not serve your files yet ({detail}). It may need a minute; open the link to check.")]
     VerifyFailed { url: String, detail: String },
 
-    #[error("{platform} limits this: {detail}")]
+    #[error("{platform} limits this: {}", sentence(.detail))]
     LimitExceeded { platform: Platform, detail: String },
 
     #[error("{0}")]
@@ -317,6 +317,17 @@ impl std::fmt::Display for ByteSize {
     }
 }
 
+/// Ends a detail that closes a message as a sentence (details are often a platform's own words,
+/// or a clause with its next step, without the final stop).
+fn sentence(detail: &str) -> String {
+    let trimmed = detail.trim_end();
+    if trimmed.ends_with(['.', '!', '?']) {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}.")
+    }
+}
+
 fn them(n: usize) -> &'static str {
     if n == 1 {
         "it"
@@ -413,6 +424,20 @@ mod tests {
             resets_at: Some(far),
         };
         assert!(e.to_string().contains("in "), "{e}");
+    }
+
+    #[test]
+    fn details_that_end_a_message_end_as_a_sentence() {
+        let e = Error::DeployFailed {
+            platform: Platform::CloudflareWorkers,
+            detail: "the upload session expired. Deploy again".into(),
+        };
+        assert!(e.to_string().ends_with("Deploy again."), "{e}");
+        let e = Error::Rejected {
+            platform: Platform::Netlify,
+            detail: "Site name must be unique.".into(),
+        };
+        assert!(e.to_string().ends_with("unique."), "{e}");
     }
 
     #[test]

@@ -183,9 +183,30 @@ pub fn status_error(
             retry_at: retry_at(headers, SystemTime::now()),
         },
         408 | 500..=599 => Error::Server { platform, detail },
-        _ => Error::Rejected { platform, detail },
+        _ => Error::Rejected {
+            platform,
+            detail: refusal(platform, &detail),
+        },
     }
 }
+
+/// The detail of a refusal Sitedrop has no particular reading for, with what to try next. A
+/// web page where the API answers data means something else answered: a proxy, a firewall, a
+/// captive portal, or the platform's own front door.
+pub fn refusal(platform: Platform, detail: &str) -> String {
+    let detail = detail.trim_end().trim_end_matches('.');
+    if detail.contains(HTML_PAGE) {
+        format!(
+            "{detail}, so something between this computer and {platform} (a proxy, a firewall or a Wi-Fi login page) may be answering in its place. Check the connection, then try again"
+        )
+    } else {
+        format!(
+            "{detail}. Try again; if it keeps happening, check the site in {platform}'s dashboard"
+        )
+    }
+}
+
+const HTML_PAGE: &str = "an HTML page instead of data";
 
 /// Reads a response body as JSON, turning garbage (an HTML error page, truncated JSON) into a
 /// clear, retryable error.
@@ -217,15 +238,94 @@ pub fn body_preview(bytes: &[u8]) -> String {
         return "an empty answer".into();
     }
     if trimmed.starts_with('<') {
-        return "an HTML page instead of data".into();
+        return HTML_PAGE.into();
     }
-    format!("\"{}\"", shorten(&trimmed.replace(['\n', '\r'], " "), 80))
+    let one_line = trimmed.replace(['\n', '\r'], " ");
+    format!("\"{}\"", shorten(&one_line, 80))
 }
 
-/// Cuts text to `max` characters on a character boundary.
+/// Names of JSON members and query parameters whose values are credentials.
+const SECRET_NAMES: &[&str] = &[
+    "token",
+    "jwt",
+    "secret",
+    "password",
+    "signature",
+    "credential",
+    "authorization",
+];
+
+/// Blanks what looks like a credential in text a platform sent back, before it can reach an
+/// error message (and so the screen and the history): JWTs (upload tokens), and the values
+/// of members or parameters named like a credential (`"jwt": "…"`, `X-Amz-Signature=…`,
+/// `drop_token=…`). Platforms do not normally echo these in errors; this is the guard for the
+/// answers nobody foresaw.
+pub fn redact_credentials(text: &str) -> String {
+    let lower = text.to_ascii_lowercase(); // same byte offsets as `text`
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        // A JWT: base64url JSON header `eyJ…`, then `.payload` and maybe `.signature`.
+        if rest.starts_with("eyJ") {
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+                .unwrap_or(rest.len());
+            if rest[..len].contains('.') {
+                out.push_str("<token>");
+                i += len;
+                continue;
+            }
+        }
+        if let Some((value_at, value_len)) = SECRET_NAMES
+            .iter()
+            .find_map(|name| named_value(&lower[i..], name))
+        {
+            out.push_str(&rest[..value_at]);
+            out.push_str("<redacted>");
+            i += value_at + value_len;
+            continue;
+        }
+        let step = rest.chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..step]);
+        i += step;
+    }
+    out
+}
+
+/// When `text` starts with the identifier `name` followed by `:` or `=` (JSON, headers, query
+/// strings), where its value starts and how long it is.
+fn named_value(text: &str, name: &str) -> Option<(usize, usize)> {
+    let after = text.strip_prefix(name)?;
+    if after
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    {
+        return None; // a longer identifier (`tokens_used`)
+    }
+    let sep = after.trim_start_matches('"').trim_start();
+    let value = sep
+        .strip_prefix([':', '='])?
+        .trim_start()
+        .trim_start_matches('"');
+    let value_at = text.len() - value.len();
+    let end = if name == "authorization" {
+        value.find(['"', '\n']) // the scheme and the credential after it
+    } else {
+        value.find(|c: char| matches!(c, '"' | '&' | ',' | '}' | '\'' | '#') || c.is_whitespace())
+    };
+    let len = end.unwrap_or(value.len());
+    (len > 0).then_some((value_at, len))
+}
+
+/// Readies text a platform sent (an error message, a body) for a message: credentials
+/// blanked ([`redact_credentials`]), then cut to `max` characters on a character boundary.
+/// Every platform text that reaches an [`Error`] passes through here.
 pub fn shorten(s: &str, max: usize) -> String {
+    let s = redact_credentials(s);
     if s.chars().count() <= max {
-        return s.to_string();
+        return s;
     }
     let cut: String = s.chars().take(max).collect();
     format!("{cut}…")
@@ -253,6 +353,80 @@ mod tests {
         assert_eq!(kind(503), "server_error");
         assert_eq!(kind(408), "server_error");
         assert_eq!(kind(422), "rejected");
+    }
+
+    #[test]
+    fn credentials_in_answers_never_reach_a_message() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        for (text, secret) in [
+            (format!("{{\"success\":true,\"result\":{{\"jwt\":\"{jwt}\"}}}}"), jwt),
+            (format!("unexpected {jwt} here"), jwt),
+            ("{\"token\": \"nfp_abcdef123456\"}".to_string(), "nfp_abcdef123456"),
+            (
+                "PUT https://s3/x.zip?X-Amz-Credential=AKID%2F20260101&X-Amz-Signature=0123abcd&x=1"
+                    .to_string(),
+                "0123abcd",
+            ),
+            ("claim at /drop/x#drop_token=9aed4c86 now".to_string(), "9aed4c86"),
+            ("Authorization: Bearer sk_live_1234".to_string(), "sk_live_1234"),
+        ] {
+            let shown = body_preview(text.as_bytes());
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("<redacted>") || shown.contains("<token>"), "{shown}");
+        }
+        assert_eq!(
+            redact_credentials("{\"id\":\"abc\",\"name\":\"site\",\"tokens_used\":3}"),
+            "{\"id\":\"abc\",\"name\":\"site\",\"tokens_used\":3}",
+            "ordinary members stay"
+        );
+    }
+
+    #[test]
+    fn a_platform_message_echoing_a_token_is_blanked() {
+        let h = reqwest::header::HeaderMap::new();
+        let err = status_error(
+            Platform::Netlify,
+            StatusCode::BAD_REQUEST,
+            &h,
+            Some("bad header Authorization: Bearer nfp_secret_123".into()),
+        );
+        assert!(!err.to_string().contains("nfp_secret_123"), "{err}");
+        assert_eq!(
+            shorten(
+                "Signature expired: 20260101T000000Z is now earlier than 20260101T001500Z",
+                300
+            ),
+            "Signature expired: 20260101T000000Z is now earlier than 20260101T001500Z",
+            "AWS's clock message is kept whole"
+        );
+    }
+
+    #[test]
+    fn unexplained_refusals_say_what_to_try_next() {
+        let h = reqwest::header::HeaderMap::new();
+        let page = status_error(
+            Platform::Netlify,
+            StatusCode::BAD_REQUEST,
+            &h,
+            Some(format!("HTTP 400: {}", body_preview(b"<html><h1>Bad</h1>"))),
+        )
+        .to_string();
+        assert!(
+            page.contains("a proxy, a firewall or a Wi-Fi login page")
+                && page.ends_with("Check the connection, then try again."),
+            "{page}"
+        );
+        let plain = status_error(
+            Platform::Vercel,
+            StatusCode::CONFLICT,
+            &h,
+            Some("The deployment is locked".into()),
+        )
+        .to_string();
+        assert_eq!(
+            plain,
+            "Vercel refused the request: The deployment is locked. Try again; if it keeps happening, check the site in Vercel's dashboard."
+        );
     }
 
     #[test]

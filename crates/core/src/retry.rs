@@ -5,6 +5,12 @@
 //!   `[0, min(cap, base · 2ⁿ))` (Marc Brooker, "Exponential Backoff And Jitter", AWS
 //!   Architecture Blog, 2015). Jitter spreads the retries of many parallel uploads apart so
 //!   they do not hit a recovering server in lockstep.
+//! - Retries go on for a time budget, [`RetryPolicy::max_elapsed`] after the first failure
+//!   (a minute by default), not for a fixed number of attempts: an API that vanishes for half
+//!   a minute (a platform incident, a laptop changing networks) is ridden out, and a platform
+//!   that stays down is reported within about a minute. Since no wait exceeds
+//!   [`RetryPolicy::cap`], an outage that ends is noticed within `cap`. [`RetryPolicy::max_attempts`]
+//!   stays as a safety net against a loop of instant failures.
 //! - When the server names a moment (`Retry-After`, `X-RateLimit-Reset`), we wait until then
 //!   instead — unless that is further away than [`RetryPolicy::max_server_wait`], in which
 //!   case we stop and tell the user when to come back.
@@ -23,7 +29,8 @@ use crate::error::{Error, Result, RetryHint};
 /// How hard to try.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
-    /// Attempts in total, the first included.
+    /// Attempts in total, the first included (a safety net: the time budget
+    /// [`RetryPolicy::max_elapsed`] is what normally ends the retries).
     pub max_attempts: u32,
     /// The first backoff window.
     pub base: Duration,
@@ -31,15 +38,18 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// The longest a server may ask us to wait before we give up and report it.
     pub max_server_wait: Duration,
+    /// No retry starts once this much time has passed since the operation first failed.
+    pub max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 6,
+            max_attempts: 40,
             base: Duration::from_millis(250),
-            cap: Duration::from_secs(20),
+            cap: Duration::from_secs(10),
             max_server_wait: Duration::from_secs(120),
+            max_elapsed: Duration::from_secs(60),
         }
     }
 }
@@ -92,6 +102,18 @@ pub struct Backoff<J: Jitter = SplitMix64> {
     jitter: J,
 }
 
+/// How long ago an operation first failed, on the monotonic clock (which tests can pause).
+#[derive(Debug, Clone, Copy, Default)]
+struct Elapsed(Option<tokio::time::Instant>);
+
+impl Elapsed {
+    /// Time since the first call.
+    fn tick(&mut self) -> Duration {
+        let now = tokio::time::Instant::now();
+        now.duration_since(*self.0.get_or_insert(now))
+    }
+}
+
 impl Backoff<SplitMix64> {
     pub fn new(policy: RetryPolicy) -> Self {
         Backoff::with_jitter(policy, SplitMix64::from_entropy())
@@ -113,9 +135,19 @@ impl<J: Jitter> Backoff<J> {
     }
 
     /// After a failed attempt: how long to wait before the next, or `None` to give up.
-    pub fn next_delay(&mut self, hint: RetryHint, now: SystemTime) -> Option<Duration> {
+    /// `since_first_failure` is how long ago the operation first failed (see
+    /// [`RetryPolicy::max_elapsed`]).
+    pub fn next_delay(
+        &mut self,
+        hint: RetryHint,
+        now: SystemTime,
+        since_first_failure: Duration,
+    ) -> Option<Duration> {
         self.attempt += 1;
-        if hint == RetryHint::Never || self.attempt >= self.policy.max_attempts {
+        if hint == RetryHint::Never
+            || self.attempt >= self.policy.max_attempts
+            || since_first_failure >= self.policy.max_elapsed
+        {
             return None;
         }
         match hint {
@@ -146,6 +178,7 @@ where
     Fut: Future<Output = Result<T>>,
 {
     let mut backoff = Backoff::new(policy.clone());
+    let mut elapsed = Elapsed::default();
     loop {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
@@ -158,7 +191,10 @@ where
             },
             _ = cancel.cancelled() => return Err(Error::Cancelled),
         };
-        let Some(delay) = backoff.next_delay(err.retry_hint(), SystemTime::now()) else {
+        let since_first_failure = elapsed.tick();
+        let Some(delay) =
+            backoff.next_delay(err.retry_hint(), SystemTime::now(), since_first_failure)
+        else {
             return Err(err);
         };
         tokio::select! {
@@ -215,12 +251,40 @@ mod tests {
     fn backoff_sequence_is_exact_with_a_fixed_seed() {
         let mut b = Backoff::with_jitter(RetryPolicy::default(), SplitMix64::seeded(42));
         let now = UNIX_EPOCH;
-        let delays: Vec<u128> = std::iter::from_fn(|| b.next_delay(RetryHint::Backoff, now))
-            .map(|d| d.as_millis())
+        let delays: Vec<u128> = (0..7)
+            .map(|_| {
+                b.next_delay(RetryHint::Backoff, now, Duration::ZERO)
+                    .unwrap()
+                    .as_millis()
+            })
             .collect();
-        // Windows 250, 500, 1000, 2000, 4000 ms; five retries after the first attempt.
-        assert_eq!(delays, [185, 79, 278, 688, 152]);
-        assert_eq!(b.attempts(), 6);
+        // Windows 250, 500, 1000, 2000, 4000, 8000, then the 10 s cap.
+        assert_eq!(delays, [185, 79, 278, 688, 152, 6945, 2184]);
+        assert_eq!(b.attempts(), 7);
+    }
+
+    #[test]
+    fn retries_stop_once_the_time_budget_is_spent() {
+        let policy = RetryPolicy::default();
+        let mut b = Backoff::with_jitter(policy.clone(), SplitMix64::seeded(7));
+        let almost = policy.max_elapsed - Duration::from_millis(1);
+        assert!(b
+            .next_delay(RetryHint::Backoff, UNIX_EPOCH, almost)
+            .is_some());
+        assert_eq!(
+            b.next_delay(RetryHint::Backoff, UNIX_EPOCH, policy.max_elapsed),
+            None
+        );
+        let mut b = Backoff::with_jitter(policy, SplitMix64::seeded(7));
+        assert_eq!(
+            b.next_delay(
+                RetryHint::At(UNIX_EPOCH + Duration::from_secs(1)),
+                UNIX_EPOCH,
+                Duration::from_secs(61)
+            ),
+            None,
+            "a server-named moment does not extend the budget"
+        );
     }
 
     #[test]
@@ -240,7 +304,7 @@ mod tests {
         let mut b = Backoff::with_jitter(policy, Top);
         let windows: Vec<u64> = (0..8)
             .map(|_| {
-                b.next_delay(RetryHint::Backoff, UNIX_EPOCH)
+                b.next_delay(RetryHint::Backoff, UNIX_EPOCH, Duration::ZERO)
                     .unwrap()
                     .as_millis()
                     .div_ceil(10) as u64
@@ -255,15 +319,27 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut b = Backoff::with_jitter(RetryPolicy::default(), SplitMix64::seeded(1));
         assert_eq!(
-            b.next_delay(RetryHint::At(now + Duration::from_secs(3)), now),
+            b.next_delay(
+                RetryHint::At(now + Duration::from_secs(3)),
+                now,
+                Duration::ZERO
+            ),
             Some(Duration::from_secs(3))
         );
         assert_eq!(
-            b.next_delay(RetryHint::At(now - Duration::from_secs(3)), now),
+            b.next_delay(
+                RetryHint::At(now - Duration::from_secs(3)),
+                now,
+                Duration::ZERO
+            ),
             Some(Duration::ZERO)
         );
         assert_eq!(
-            b.next_delay(RetryHint::At(now + Duration::from_secs(3600)), now),
+            b.next_delay(
+                RetryHint::At(now + Duration::from_secs(3600)),
+                now,
+                Duration::ZERO
+            ),
             None
         );
     }
@@ -271,7 +347,10 @@ mod tests {
     #[test]
     fn permanent_failures_are_not_retried() {
         let mut b = Backoff::new(RetryPolicy::default());
-        assert_eq!(b.next_delay(RetryHint::Never, SystemTime::now()), None);
+        assert_eq!(
+            b.next_delay(RetryHint::Never, SystemTime::now(), Duration::ZERO),
+            None
+        );
     }
 
     #[test]
@@ -355,10 +434,54 @@ mod tests {
         );
     }
 
+    /// The platform answers nothing but dropped connections for `outage`, then works.
+    async fn through_an_outage(policy: &RetryPolicy, outage: Duration) -> (Result<u32>, Duration) {
+        let started = tokio::time::Instant::now();
+        let result = retry(policy, &CancellationToken::new(), |attempt| async move {
+            if started.elapsed() < outage {
+                Err(Error::Network {
+                    platform: crate::Platform::Netlify,
+                    detail: "the connection was dropped".into(),
+                })
+            } else {
+                Ok(attempt)
+            }
+        })
+        .await;
+        (result, started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_api_that_vanishes_for_thirty_seconds_is_ridden_out() {
+        let policy = RetryPolicy::default();
+        let (result, took) = through_an_outage(&policy, Duration::from_secs(30)).await;
+        let attempts = result.expect("the outage is shorter than the budget");
+        assert!(attempts > 5, "retried {attempts} times");
+        assert!(
+            took < Duration::from_secs(30) + policy.cap,
+            "noticed within one capped wait of the recovery: {took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_api_that_stays_down_is_reported_after_about_a_minute() {
+        let policy = RetryPolicy::default();
+        let (result, took) = through_an_outage(&policy, Duration::from_secs(3600)).await;
+        assert_eq!(result.unwrap_err().kind(), "network");
+        assert!(
+            took >= policy.max_elapsed && took <= policy.max_elapsed + policy.cap,
+            "gave up after {took:?}"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn retry_gives_up_after_the_last_attempt() {
         let calls = AtomicU32::new(0);
-        let err = retry(&RetryPolicy::default(), &CancellationToken::new(), |_| {
+        let policy = RetryPolicy {
+            max_attempts: 6,
+            ..Default::default()
+        };
+        let err = retry(&policy, &CancellationToken::new(), |_| {
             calls.fetch_add(1, Ordering::SeqCst);
             async {
                 Err::<(), _>(Error::Network {

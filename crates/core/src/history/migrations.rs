@@ -1,6 +1,6 @@
 //! Numbered schema migrations. Append only: a released migration is never edited.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
@@ -72,17 +72,27 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.
+///
+/// Several Sitedrops may open a new data folder at once (the app and the CLI, two CI jobs):
+/// each migration takes the write lock first (`BEGIN IMMEDIATE`) and reads the version again
+/// under it, so a migration another process has just applied is skipped, not repeated.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    if current > MIGRATIONS.len() {
-        return Err(Error::Storage(format!(
-            "the history was written by a newer Sitedrop (schema {current}, this one knows {}); update Sitedrop",
-            MIGRATIONS.len()
-        )));
-    }
+    let version = |conn: &Connection| -> Result<usize> {
+        let current = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+        if current > MIGRATIONS.len() {
+            return Err(Error::Storage(format!(
+                "the history was written by a newer Sitedrop (schema {current}, this one knows {}); update Sitedrop",
+                MIGRATIONS.len()
+            )));
+        }
+        Ok(current)
+    };
+    let current = version(conn)?;
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if version(&tx)? > index {
+            continue; // applied by another process meanwhile; the transaction rolls back
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (index + 1) as i64)?;
         tx.commit()?;

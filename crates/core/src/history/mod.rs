@@ -46,8 +46,8 @@ impl History {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode = wal_mode(&conn)?;
         if !mode.eq_ignore_ascii_case("wal") {
             // A read-only or network folder can refuse WAL; the rollback journal still works.
             conn.pragma_update(None, "journal_mode", "DELETE")?;
@@ -90,6 +90,28 @@ impl History {
             Err(Error::Storage(format!(
                 "the history database is damaged: {verdict}"
             )))
+        }
+    }
+}
+
+/// How long a statement waits for another process's lock on the database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Switches the database to WAL and returns the journal mode it ended in. Switching a new
+/// database takes an exclusive lock that SQLite does not wait for through the busy handler, so
+/// a second Sitedrop opening the same new folder at that moment got "database is locked":
+/// wait for it here, as long as for any other lock.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
         }
     }
 }

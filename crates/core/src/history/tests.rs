@@ -226,3 +226,30 @@ fn an_unusable_data_folder_gives_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn several_processes_opening_a_new_data_folder_at_once_all_succeed() {
+    // The app and the CLI (or two CI jobs) starting together on a fresh data folder used to
+    // race on the first migration: "table accounts already exists".
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, barrier) = (dir.path().to_path_buf(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    History::open(&path).map(|_| ())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap_or_else(|e| panic!("{e}"));
+        }
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, migrations::latest());
+    }
+}

@@ -44,6 +44,22 @@ impl Secret {
     }
 }
 
+/// Credentials arrive in platforms' answers too (upload JWTs, drop tokens, presigned URLs):
+/// reading them straight into a `Secret` means no struct holds one as a plain `String` that a
+/// derived `Debug` would print.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+/// The empty secret (a member the platform left out).
+impl Default for Secret {
+    fn default() -> Secret {
+        Secret(String::new())
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<redacted>")
@@ -137,6 +153,54 @@ mod tests {
         assert_eq!(format!("{s:?}"), "<redacted>");
         let creds = Credentials::Token(s);
         assert!(!format!("{creds:?}").contains("sk_live"));
+    }
+
+    #[test]
+    fn every_type_holding_a_credential_redacts_it_in_debug() {
+        let aws = AwsCredentials {
+            access_key_id: "AKIDEXAMPLE7Q3Z".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI-secret"),
+            session_token: Some(Secret::new("FwoGZXIvYXdzE-session")),
+            region: "eu-west-1".into(),
+        };
+        let env = crate::config::Env::from_pairs([
+            ("CLOUDFLARE_API_TOKEN", "cf-token-value"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-secret"),
+        ]);
+        let from_answer: Secret =
+            serde_json::from_str("\"eyJhbGciOi.eyJleHAi.sig-value\"").unwrap();
+        let shown = [
+            format!("{:?}", Secret::new("cf-token-value")),
+            format!("{:?}", Credentials::Token(Secret::new("cf-token-value"))),
+            format!("{:?}", Credentials::Aws(aws.clone())),
+            format!("{aws:?}"),
+            format!(
+                "{:?}",
+                ResolvedCredentials {
+                    credentials: Credentials::Aws(aws),
+                    source: CredentialSource::Env("AWS_ACCESS_KEY_ID"),
+                    account_ref: Some("eu-west-1".into()),
+                }
+            ),
+            format!("{env:?}"),
+            format!("{from_answer:?}"),
+            format!(
+                "{:?}",
+                crate::Error::from(KeychainError::Other("no such entry".into()))
+            ),
+        ];
+        for (i, text) in shown.iter().enumerate() {
+            for secret in [
+                "cf-token-value",
+                "wJalrXUtnFEMI",
+                "FwoGZXIvYXdzE",
+                "sig-value",
+                "AKIDEXAMPLE7Q3Z",
+            ] {
+                assert!(!text.contains(secret), "#{i} shows {secret}: {text}");
+            }
+        }
+        assert_eq!(from_answer.expose(), "eyJhbGciOi.eyJleHAi.sig-value");
     }
 
     #[tokio::test]

@@ -309,6 +309,58 @@ pub async fn dropped_connections_are_survived(spec: PlatformSpec) {
     }
 }
 
+/// The platform drops every connection for longer than the retry budget (one second here, a
+/// minute by default): the deploy fails with a sentence about the connection, the history says
+/// so, production keeps serving the last good deploy, and the next deploy goes live.
+pub async fn an_outage_longer_than_the_retry_budget_fails_and_leaves_production_alone(
+    spec: PlatformSpec,
+) {
+    let mut fx = Fixture::new(spec).await;
+    let (_keep, dir) = site("conformance-outage", &[("index.html", b"before")]);
+    let first = fx.deploy(&dir).await.unwrap();
+    let production = first.production_url.clone().unwrap_or(first.url.clone());
+
+    let impatient = sitedrop_core::Engine::open(sitedrop_core::EngineConfig {
+        env: fx.env.clone(),
+        data_dir: Some(fx.data.path().to_path_buf()),
+        secrets: std::sync::Arc::new(sitedrop_core::secrets::MemoryKeychain::default()),
+        retry: sitedrop_core::retry::RetryPolicy {
+            base: std::time::Duration::from_millis(50),
+            max_elapsed: std::time::Duration::from_secs(1),
+            ..Default::default()
+        },
+    })
+    .unwrap();
+    write(&dir, "index.html", b"after");
+    fx.fault(json!({"platform": spec.emulator_platform, "status": 200, "reset": true}))
+        .await;
+    let err = impatient
+        .deploy(
+            sitedrop_core::DeployRequest::new(&dir, spec.platform),
+            quiet(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "network", "{err}");
+    assert!(
+        err.to_string().contains(spec.platform.name())
+            && err.to_string().contains("Check your internet connection"),
+        "{err}"
+    );
+    assert!(!err.is_input_error());
+    let row = &impatient.history().deployments(None, 1).unwrap()[0];
+    assert_eq!(
+        (row.status, row.error_kind.as_deref()),
+        (DeployStatus::Failed, Some("network"))
+    );
+    fx.clear_faults().await;
+    assert_eq!(fx.fetch(&production, "/").await.2, b"before");
+    let again = fx.deploy(&dir).await.unwrap();
+    assert_eq!(fx.fetch(&production, "/").await.2, b"after");
+    assert_eq!(again.status, DeployStatus::Live);
+}
+
 /// Instantiates the suite's behaviours for one platform. `network` adds the fault tests
 /// (which need the emulator in between).
 #[macro_export]
@@ -320,7 +372,8 @@ macro_rules! conformance {
     ($spec:expr, network) => {
         $crate::conformance!($spec);
         $crate::conformance!(@tests $spec; bad_token_is_refused_with_a_sentence, oversize_file_is_refused_before_upload,
-            server_errors_are_survived, rate_limit_is_waited_out, dropped_connections_are_survived);
+            server_errors_are_survived, rate_limit_is_waited_out, dropped_connections_are_survived,
+            an_outage_longer_than_the_retry_budget_fails_and_leaves_production_alone);
     };
     (@tests $spec:expr; $($name:ident),+) => {
         $(

@@ -441,14 +441,14 @@ pub struct JobOut {
     pub job: Job,
 }
 
-/// CreateDeployment's answer. `zipUploadUrl` is a credential (a presigned URL): its type
-/// keeps it out of `Debug` output.
+/// CreateDeployment's answer. `zipUploadUrl` is a credential (a presigned URL), read straight
+/// into a [`Secret`](crate::secrets::Secret).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentOut {
     #[serde(default)]
     pub job_id: Option<String>,
-    pub zip_upload_url: String,
+    pub zip_upload_url: crate::secrets::Secret,
 }
 
 #[cfg(test)]

@@ -159,7 +159,7 @@ impl AmplifySession {
                         platform: P,
                         detail: "CreateDeployment returned no jobId".into(),
                     })?;
-            let url = UploadUrl::new(&out.zip_upload_url)?;
+            let url = UploadUrl::new(out.zip_upload_url.expose())?;
             return Ok(Created { job_id, url });
         }
     }

@@ -121,7 +121,11 @@ fn s3_error(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &[u8
     let code = tag("Code").unwrap_or_default();
     let message = tag("Message").unwrap_or_default();
     let detail = if code.is_empty() {
-        format!("the zip upload got HTTP {}", status.as_u16())
+        format!(
+            "the zip upload got HTTP {}: {}",
+            status.as_u16(),
+            crate::http::body_preview(body)
+        )
     } else {
         format!("the zip upload was refused ({code}: {message})")
     };
@@ -139,7 +143,7 @@ fn s3_error(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &[u8
         },
         (400 | 403, _) => Error::Rejected {
             platform: P,
-            detail,
+            detail: crate::http::refusal(P, &detail),
         },
         _ => crate::http::status_error(P, status, headers, Some(detail)),
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::permission;
 use crate::error::Error;
-use crate::http::{body_preview, shorten};
+use crate::http::{body_preview, refusal, shorten};
 use crate::platform::Platform;
 use crate::retry::retry_at;
 
@@ -100,6 +100,13 @@ pub(crate) fn read_envelope<T: DeserializeOwned>(
                 retry_at: retry_at(headers, SystemTime::now()),
             },
             408 | 500..=599 => Error::Server { platform, detail },
+            // A refusal without an envelope (a proxy's or firewall's page) is still a refusal:
+            // never retried (DESIGN, "HTTP and retries"). Only a success that cannot be read
+            // is garbage worth asking again.
+            400..=499 => Error::Rejected {
+                platform,
+                detail: refusal(platform, &detail),
+            },
             _ => Error::BadResponse { platform, detail },
         }));
     };
@@ -138,7 +145,10 @@ pub(crate) fn read_envelope<T: DeserializeOwned>(
                 retry_at: retry_at(headers, SystemTime::now()),
             },
             408 | 500..=599 => Error::Server { platform, detail },
-            _ => Error::Rejected { platform, detail },
+            _ => Error::Rejected {
+                platform,
+                detail: refusal(platform, &detail),
+            },
         }));
     };
     if api_code == 8000013 {
@@ -276,6 +286,12 @@ mod tests {
         assert_eq!(kind(read(524, "<html>timeout</html>")), "server_error");
         assert!(matches!(read(524, "x"), Err(Failure::Gateway(_))));
         assert_eq!(kind(read(200, r#"{"a":1}"#)), "bad_response");
+        // A refusal without an envelope (a firewall's page) is not retried (DESIGN).
+        let Err(Failure::Other(page)) = read(400, "<html><h1>400 Bad Request</h1></html>") else {
+            panic!("400 without an envelope")
+        };
+        assert_eq!(page.retry_hint(), crate::error::RetryHint::Never, "{page}");
+        assert_eq!(page.kind(), "rejected");
         let Err(Failure::Other(err)) = read(429, "slow down") else {
             panic!("429 without an envelope")
         };

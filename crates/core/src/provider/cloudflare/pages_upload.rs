@@ -169,15 +169,15 @@ impl UploadToken {
 async fn get_token(cx: &Cx, api: &Api, path: &str) -> Result<Token> {
     #[derive(Deserialize)]
     struct Jwt {
-        jwt: String,
+        jwt: Secret,
     }
     let Jwt { jwt } = api.get(cx, path).await?;
-    let claims = decode_claims(&jwt).ok_or_else(|| Error::BadResponse {
+    let claims = decode_claims(jwt.expose()).ok_or_else(|| Error::BadResponse {
         platform: Platform::CloudflarePages,
         detail: "the upload token could not be read".into(),
     })?;
     Ok(Token {
-        jwt: Secret::new(jwt),
+        jwt,
         claims,
         fetched: now_secs(),
     })

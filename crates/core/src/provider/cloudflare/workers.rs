@@ -162,7 +162,7 @@ struct Entry<'a> {
 #[derive(Deserialize)]
 struct UploadSession {
     #[serde(default)]
-    jwt: String,
+    jwt: Secret,
     #[serde(default)]
     buckets: Vec<Vec<String>>,
 }
@@ -279,14 +279,14 @@ impl Provider for WorkersProvider {
             }
         }
         // Nothing to upload: the session token is already the completion token (§4.3).
-        let completion = batches.is_empty().then(|| Secret::new(session.jwt.clone()));
+        let completion = batches.is_empty().then(|| session.jwt.clone());
         Ok(Box::new(WorkersSession {
             api,
             account,
             name,
             existing,
             subdomain,
-            upload_jwt: Secret::new(session.jwt),
+            upload_jwt: session.jwt,
             completion: Mutex::new(completion),
             throttle: Throttle::new(UPLOAD_CONCURRENCY),
             manifest,

@@ -154,10 +154,9 @@ impl Provider for DropProvider {
 
         #[derive(Deserialize)]
         struct Token {
-            token: String,
+            token: Secret,
         }
         let Token { token } = self.call(cx, "/drop/token", None).await?;
-        let token = Secret::new(token);
         let created: DropDeploy = self
             .call(
                 cx,

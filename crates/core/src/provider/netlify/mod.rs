@@ -128,8 +128,10 @@ impl NetlifyProvider {
     /// 1. the remembered site id, when the site still exists in this account;
     /// 2. a site of the account with the wanted name (`GET /sites?name=…&filter=all`, the
     ///    element whose name matches exactly);
-    /// 3. a new site with that name in the team; a name taken by someone else gets a short
-    ///    suffix, as netlify-cli retries with `X-<hex>` on 422.
+    /// 3. a new site with that name in the team. A name derived from the folder that someone
+    ///    else has taken gets a short suffix, as netlify-cli retries with `X-<hex>` on 422; a
+    ///    name the person chose (or this folder used before) is refused instead, since they
+    ///    asked for that address.
     async fn site(&self, cx: &Cx, target: &Target) -> Result<Site> {
         let mut from_drop = false;
         if let Some(id) = &target.remote_id {
@@ -159,7 +161,7 @@ impl NetlifyProvider {
             }
         }
         let account = self.account(cx, target.account_ref.as_deref()).await?;
-        self.create_site(cx, &account, &name).await
+        self.create_site(cx, &account, &name, chosen).await
     }
 
     /// The account's site called exactly `name`, if any (unclaimed Drop sites excluded).
@@ -177,8 +179,15 @@ impl NetlifyProvider {
         Ok(found.into_iter().find(|s| s.name == name && !s.anonymous))
     }
 
-    /// `POST /{account_slug}/sites {"name"}` (`createSiteInTeam`, §8).
-    async fn create_site(&self, cx: &Cx, account: &str, wanted: &str) -> Result<Site> {
+    /// `POST /{account_slug}/sites {"name"}` (`createSiteInTeam`, §8). A `chosen` name that is
+    /// taken is refused rather than suffixed.
+    async fn create_site(
+        &self,
+        cx: &Cx,
+        account: &str,
+        wanted: &str,
+        chosen: bool,
+    ) -> Result<Site> {
         let path = format!("/{account}/sites");
         let mut name = wanted.to_string();
         for _ in 0..4 {
@@ -205,6 +214,12 @@ impl NetlifyProvider {
                         if site.published_deploy.is_null() {
                             return Ok(site);
                         }
+                    }
+                    if chosen {
+                        return Err(Error::ProjectNameTaken {
+                            platform: PLATFORM,
+                            name: wanted.to_string(),
+                        });
                     }
                     name = with_suffix(wanted, &random_suffix(), MAX_NAME);
                 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The supply-chain check, with cargo-deny and deny.toml (SECURITY.md, "Supply chain").
+#   supply-chain.sh              licences, bans and sources of every dependency; offline
+#   supply-chain.sh advisories   known vulnerabilities; needs the RustSec advisory database,
+#                                which is fetched from GitHub (not reachable from CI here)
+# cargo-deny is built from crates.io on first use (about 5 minutes on 2 cores), then kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $version"; then
+  echo "Installing cargo-deny $version from crates.io (once)…"
+  cargo install cargo-deny --locked --version "$version"
+fi
+case "${1:-offline}" in
+  offline) exec cargo deny --offline check licenses bans sources ;;
+  advisories) exec cargo deny check advisories ;;
+  *) echo "usage: $0 [advisories]" >&2; exit 2 ;;
+esac
