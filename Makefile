@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/debug/sitedrop-app
 
-.PHONY: run test build deps-run deps-test lint test-unit test-keychain bench bench-quick package clean
+.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-ui test-gui tauri-driver bench bench-quick package clean
 
 run: deps-run
 	$(CARGO) build -p sitedrop-app -p sitedrop-cli
@@ -23,7 +23,7 @@ test: deps-test
 	$(CARGO) fmt --all -- --check
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(MAKE) test-unit test-keychain
+	$(MAKE) test-unit test-keychain test-ui test-gui
 
 test-unit:
 	$(CARGO) test --workspace
@@ -35,6 +35,29 @@ test-keychain:
 	scripts/with-keyring.sh $(KEYCHAIN_TEST) secrets::tests::real_keychain_round_trip
 	tmp=$$(mktemp -d) && XDG_DATA_HOME=$$tmp dbus-run-session -- $(KEYCHAIN_TEST) secrets::tests::real_keychain_locked_gives_a_clear_error; rc=$$?; rm -rf $$tmp; exit $$rc
 	env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR=/nonexistent $(KEYCHAIN_TEST) secrets::tests::real_keychain_absent_gives_a_clear_error
+
+# The UI's pure modules (formatting, progress, error wording) under Node's test runner.
+test-ui:
+	node --test ui/tests/
+
+# The desktop app end to end: the built app under Xvfb, driven through WebDriver
+# (tauri-driver + WebKitWebDriver), with a real Secret Service and the emulator.
+# Screenshots of every screen: target/gui-screenshots/.
+TAURI_DRIVER := .tools/bin/tauri-driver
+test-gui: $(TAURI_DRIVER)
+	$(CARGO) build -p sitedrop-app -p sitedrop-emulator
+	$(CARGO) test -p sitedrop-e2e --test gui --no-run
+	xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
+	  $(CARGO) test -p sitedrop-e2e --test gui -- --ignored --test-threads=1 --nocapture
+
+$(TAURI_DRIVER):
+	$(CARGO) install tauri-driver --version 2.1.0 --locked --root .tools
+
+# The Debian package, built offline with the Tauri CLI from npm (a prebuilt binary), in release.
+package: deps-run
+	npm ci --no-audit --no-fund
+	npx tauri build --bundles deb
+	@ls -l target/release/bundle/deb/*.deb
 
 bench:
 	$(CARGO) run --release -p sitedrop-bench
