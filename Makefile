@@ -55,7 +55,7 @@ $(TAURI_DRIVER):
 
 # The Debian package, built offline with the Tauri CLI from npm (a prebuilt binary), in release.
 package: deps-run
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	npx tauri build --bundles deb
 	@ls -l target/release/bundle/deb/*.deb
 

@@ -46,6 +46,9 @@ export function folderView(main, v) {
       }),
       h('span', { class: 'platform-name' }, c.name),
       h('span', { class: 'platform-blurb' }, c.blurb),
+      c.choice === 'local' && state.overview.local.error
+        ? h('span', { class: 'platform-blurb error-text' }, state.overview.local.error.message)
+        : null,
     ),
   );
 

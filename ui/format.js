@@ -27,7 +27,7 @@ export function plural(n, one, many = `${one}s`) {
 /** A duration in ms as people say it: "0.4 s", "12 s", "2 min 5 s", "1 h 3 min". */
 export function duration(ms) {
   if (ms == null || ms < 0) return '–';
-  if (ms < 1000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 1000) return `${Math.max(0.1, ms / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);

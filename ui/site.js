@@ -36,7 +36,7 @@ export function siteView(main, v) {
         h('p', { class: 'eyebrow' }, where),
         h('h1', { tabindex: '-1', id: 'view-title' }, baseName(site.folder)),
         h('p', { class: 'muted mono small path', title: site.folder }, site.folder),
-        site.project ? h('p', { class: 'muted small' }, `Called “${site.project}” on ${platformName(site.platform)}.`) : null,
+        site.project && site.platform !== 'local' ? h('p', { class: 'muted small' }, `Called “${site.project}” on ${platformName(site.platform)}.`) : null,
       ),
       panel ? panel.el : null,
       !panel || panel.status !== 'live' ? (live ? livePanel({ url: live, platform: site.platform }) : h('p', { class: 'muted' }, 'Not live yet.')) : null,

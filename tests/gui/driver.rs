@@ -108,16 +108,26 @@ impl Gui {
             .expect("runtime");
         let app = sitedrop_e2e::bin("sitedrop-app");
         let started = Instant::now();
-        let client = rt
-            .block_on(async {
+        // tauri-driver answers before the WebKitWebDriver behind it does: retry briefly.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let client = loop {
+            let attempt = rt.block_on(async {
                 let mut caps = serde_json::Map::new();
                 caps.insert("tauri:options".into(), json!({ "application": app }));
                 ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
                     .capabilities(caps)
                     .connect(&format!("http://127.0.0.1:{}", driver.port))
                     .await
-            })
-            .expect("WebDriver session");
+            });
+            match attempt {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("WebDriver not ready yet ({e}); retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!("WebDriver session: {e}"),
+            }
+        };
         let shots = workspace().join("target/gui-screenshots").join(shots);
         std::fs::create_dir_all(&shots).expect("screenshot folder");
         let mut gui = Gui {

@@ -109,6 +109,23 @@ fn this_computer_from_empty_state_to_live_url_history_and_restart() {
     gui.wait_text("#folder-report", ".env");
     gui.wait_text("#deploy-why", "Choose where the site should go");
     gui.shot("03-folder-report");
+    gui.run_js(
+        "document.getElementById('folder-report').scrollIntoView();",
+        vec![],
+    );
+    gui.shot("04-held-back");
+
+    // A platform with accounts asks for one first, with where to make the token.
+    gui.click("[data-platform='netlify']");
+    gui.wait("#account-section form.connect[data-platform='netlify'] input[type='password']");
+    gui.wait_text("#account-section", "Open Netlify’s access tokens page");
+    gui.wait_text("#deploy-why", "Connect Netlify above first");
+    assert!(gui.exists("#deploy-button[disabled]"));
+    gui.run_js(
+        "document.getElementById('account-section').scrollIntoView();",
+        vec![],
+    );
+    gui.shot("05-connect-netlify");
 
     // "This computer" needs no account.
     gui.click("[data-platform='local']");
@@ -134,10 +151,10 @@ fn this_computer_from_empty_state_to_live_url_history_and_restart() {
     assert_served(sb.local_port, &host_of(&url), &folder);
     gui.wait(".history-row[data-status='live']");
     assert_eq!(gui.count(".history-row"), 1);
-    gui.shot("04-live-url");
+    gui.shot("06-live-url");
     gui.click("#show-qr");
     gui.wait("#qr-box img[src^='data:image/svg+xml']");
-    gui.shot("05-qr-code");
+    gui.shot("07-qr-code");
     gui.close();
 
     // After a restart the site and its history are still there; publishing again sends nothing.
@@ -150,7 +167,7 @@ fn this_computer_from_empty_state_to_live_url_history_and_restart() {
     gui.wait_text("#site-list", "This computer");
     gui.wait(".history-row[data-status='live']");
     gui.wait_text("#live-url", "blog.localhost");
-    gui.shot("06-after-restart");
+    gui.shot("08-after-restart");
     gui.click_enabled("#redeploy");
     gui.wait_text("#deploy-summary", "nothing new to upload");
     assert_eq!(gui.count(".history-row[data-status='live']"), 2);
@@ -161,12 +178,12 @@ fn this_computer_from_empty_state_to_live_url_history_and_restart() {
     gui.wait_text("#done-heading", "The earlier version is live again");
     gui.wait(".history-row .tag");
     assert_eq!(gui.count(".history-row"), 3);
-    gui.shot("07-rolled-back");
+    gui.shot("09-rolled-back");
 
     // No account was needed for any of it.
     gui.click("#nav-accounts");
     gui.wait("#no-accounts");
-    gui.shot("08-accounts-empty");
+    gui.shot("10-accounts-empty");
     gui.close();
 }
 
