@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/debug/sitedrop-app
 
-.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-ui test-gui tauri-driver bench bench-quick package clean
+.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-ui test-gui bench bench-quick package clean
 
 run: deps-run
 	$(CARGO) build -p sitedrop-app -p sitedrop-cli
@@ -44,11 +44,11 @@ test-ui:
 # (tauri-driver + WebKitWebDriver), with a real Secret Service and the emulator.
 # Screenshots of every screen: target/gui-screenshots/.
 TAURI_DRIVER := .tools/bin/tauri-driver
-test-gui: $(TAURI_DRIVER)
-	$(CARGO) build -p sitedrop-app -p sitedrop-emulator
-	$(CARGO) test -p sitedrop-e2e --test gui --no-run
+# Built with --workspace, like `make test`, so features unify the same way and nothing rebuilds.
+test-gui: deps-test $(TAURI_DRIVER)
+	$(CARGO) build --workspace --all-targets
 	xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
-	  $(CARGO) test -p sitedrop-e2e --test gui -- --ignored --test-threads=1 --nocapture
+	  $(CARGO) test --workspace --test gui -- --ignored --test-threads=1
 
 $(TAURI_DRIVER):
 	$(CARGO) install tauri-driver --version 2.1.0 --locked --root .tools

@@ -20,6 +20,7 @@ export const api = {
   forgetSite: (siteId) => invoke('forget_site', { siteId }),
   qrCode: (text) => invoke('qr_code', { text }),
   cancel: (ticket) => invoke('cancel_deploy', { ticket }),
+  pageReady: () => invoke('page_ready'),
 
   /** Starts a deploy; `onEvent` receives progress events. Returns `{ ticket, done }`. */
   deploy(request, onEvent) {

@@ -261,3 +261,13 @@ pub fn set_site_watch(state: State<'_, AppState>, site_id: i64, watch: bool) -> 
 pub fn qr_code(text: String) -> AppResult<String> {
     crate::qr::svg_data_url(&text)
 }
+
+/// The page has drawn its first screen. With `SITEDROP_TIMING=1` the time since start is
+/// printed, which `scripts/measure-startup.sh` reads.
+#[tauri::command]
+pub fn page_ready() {
+    if std::env::var_os("SITEDROP_TIMING").is_some() {
+        let ms = crate::STARTED.get().map_or(0, |t| t.elapsed().as_millis());
+        eprintln!("sitedrop: first paint after {ms} ms");
+    }
+}

@@ -37,7 +37,11 @@ fn start_local_server(app: &tauri::AppHandle) {
     });
 }
 
+/// When the process started, for `SITEDROP_TIMING=1` (cold start to first paint).
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     let builder = tauri::Builder::default();
     // Registered first, as the plugin asks: a second launch focuses the open window.
     #[cfg(feature = "single-instance")]
@@ -69,6 +73,7 @@ pub fn run() {
             commands::forget_site,
             commands::set_site_watch,
             commands::qr_code,
+            commands::page_ready,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
