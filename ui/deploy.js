@@ -65,7 +65,8 @@ function runningPanel(run) {
       if (states[i] === 'active') li.setAttribute('aria-current', 'step');
       else li.removeAttribute('aria-current');
     });
-    phase.textContent = `${p.label}…`;
+    const said = `${p.label}…`;
+    if (phase.textContent !== said) phase.textContent = said; // Announced once per phase.
     const v = view(p);
     if (v.fraction == null) bar.removeAttribute('value');
     else bar.value = Math.round(v.fraction * 100);

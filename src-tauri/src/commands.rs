@@ -226,7 +226,7 @@ pub async fn rollback(
 }
 
 #[tauri::command]
-pub fn cancel_deploy(state: State<'_, AppState>, ticket: String) -> bool {
+pub fn cancel_deploy(state: State<'_, AppState>, ticket: String) {
     state.cancel(&ticket)
 }
 

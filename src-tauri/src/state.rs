@@ -44,10 +44,13 @@ impl AppState {
         self.engine.as_ref().map_err(Clone::clone)
     }
 
-    /// Registers a running deploy under `ticket`; the guard unregisters it when dropped.
+    /// Registers a running deploy under `ticket`; the guard unregisters it when dropped. A
+    /// Cancel that arrived first (the page sends it as soon as the deploy is asked for) is kept.
     pub fn start(&self, ticket: &str) -> Running<'_> {
-        let token = CancellationToken::new();
-        lock(&self.running).insert(ticket.to_string(), token.clone());
+        let token = lock(&self.running)
+            .entry(ticket.to_string())
+            .or_default()
+            .clone();
         Running {
             state: self,
             ticket: ticket.to_string(),
@@ -55,16 +58,16 @@ impl AppState {
         }
     }
 
-    /// Cancels the deploy registered under `ticket`; false when none is running.
-    pub fn cancel(&self, ticket: &str) -> bool {
+    /// Cancels the deploy registered under `ticket`, or the one about to start with it.
+    pub fn cancel(&self, ticket: &str) {
         lock(&self.running)
-            .get(ticket)
-            .map(CancellationToken::cancel)
-            .is_some()
+            .entry(ticket.to_string())
+            .or_default()
+            .cancel();
     }
 
     pub fn any_running(&self) -> bool {
-        !lock(&self.running).is_empty()
+        lock(&self.running).values().any(|t| !t.is_cancelled())
     }
 
     pub fn local(&self) -> LocalStatus {
@@ -93,4 +96,31 @@ impl Drop for Running<'_> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> AppState {
+        AppState::new(Err(AppError::new("invalid", "no engine in this test")))
+    }
+
+    #[test]
+    fn a_cancel_reaches_the_deploy_it_names() {
+        let state = state();
+        let run = state.start("a");
+        assert!(state.any_running());
+        state.cancel("a");
+        assert!(run.token.is_cancelled());
+        drop(run);
+        assert!(!state.any_running());
+    }
+
+    #[test]
+    fn a_cancel_that_arrives_before_the_deploy_starts_still_counts() {
+        let state = state();
+        state.cancel("early");
+        assert!(state.start("early").token.is_cancelled());
+    }
 }

@@ -93,7 +93,7 @@ pub struct Gui {
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
     shots: PathBuf,
-    _driver: Driver,
+    driver: Option<Driver>,
     /// Milliseconds from asking for a session until the page said it was ready.
     pub started_in: Duration,
 }
@@ -134,7 +134,7 @@ impl Gui {
             rt,
             client: Some(client),
             shots,
-            _driver: driver,
+            driver: Some(driver),
             started_in: Duration::ZERO,
         };
         gui.wait("body[data-ready]");
@@ -287,20 +287,62 @@ impl Gui {
         }
     }
 
-    /// Ends the session; the app quits.
+    /// Ends the session and waits until the app has quit, so the next launch starts afresh
+    /// (single-instance would otherwise hand it to the one still closing).
     pub fn close(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        // Noted while they still run: an exiting process loses its /proc/PID/exe link before it
+        // lets go of its D-Bus name.
+        let app = app_pids(&sitedrop_e2e::bin("sitedrop-app"));
         if let Some(client) = self.client.take() {
             let _ = self.rt.block_on(client.close());
         }
+        // Stopping tauri-driver's process group stops WebKitWebDriver and the app with it.
+        drop(self.driver.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while app.iter().any(|pid| alive(*pid)) {
+            if Instant::now() > deadline {
+                for pid in &app {
+                    // SAFETY: kill(2) on the app this test launched; no memory is involved.
+                    unsafe { libc::kill(*pid, libc::SIGKILL) };
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Let the bus daemon process the disconnection before the next launch asks for the name.
+        std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// True while `pid` runs (a zombie has already closed its files and sockets).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
 }
 
 impl Drop for Gui {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            let _ = self.rt.block_on(client.close());
-        }
+        self.end();
     }
+}
+
+/// Processes running this workspace's app binary.
+fn app_pids(app: &Path) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app))
+        .collect()
 }
 
 fn sanitize(s: &str) -> String {

@@ -187,6 +187,39 @@ fn this_computer_from_empty_state_to_live_url_history_and_restart() {
     gui.close();
 }
 
+#[test]
+#[ignore = "needs a display, D-Bus and tauri-driver: run `make test-gui`"]
+fn cancel_stops_a_deploy_and_nothing_is_published() {
+    let sb = Sandbox::new();
+    let folder = sb.folder("big", &[("index.html", b"<h1>big</h1>")]);
+    // 400 different files of 128 KiB: enough work that the deploy is still running when
+    // Cancel arrives.
+    for i in 0..400u32 {
+        let body: Vec<u8> = (0..128 * 1024u32)
+            .map(|b| (b.wrapping_mul(i + 7) >> 3) as u8)
+            .collect();
+        sitedrop_e2e::write(&folder, &format!("assets/{}/file-{i}.bin", i % 20), &body);
+    }
+    let gui = Gui::launch(&app_env(&sb, &[]), "cancel");
+    gui.drop_paths(&[&folder]);
+    gui.wait_text("#report-files", "401 files");
+    gui.click("[data-platform='local']");
+    // Press Cancel the moment it appears, from inside the page, so the deploy cannot finish first.
+    gui.run_js(
+        "new MutationObserver((_, obs) => { const b = document.getElementById('cancel-deploy'); if (b) { obs.disconnect(); b.click(); } })
+           .observe(document.body, { subtree: true, childList: true });",
+        vec![],
+    );
+    gui.click_enabled("#deploy-button");
+    gui.wait("#deploy-error[data-kind='cancelled']");
+    gui.wait_text("#deploy-error", "Nothing was published");
+    gui.wait("#deploy-error [data-action='retry']");
+    gui.shot("01-cancelled");
+    let (status, _, _) = fetch(sb.local_port, "big.localhost", "/");
+    assert_ne!(status, 200, "a cancelled deploy must not be served");
+    gui.close();
+}
+
 /// True when this build deploys to Netlify (the provider lands from its own branch).
 fn netlify_available() -> bool {
     let env = sitedrop_core::config::Env::default();
@@ -260,13 +293,18 @@ fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
     );
     gui.shot("03-connected");
 
-    // Slow uploads a little so the progress is there to see.
+    // Slow uploads a little so the progress is there to see, and Cancel has time to act.
     emu.control("POST", "faults", Some(json!({ "platform": "netlify", "method": "PUT", "path": "/files/", "latency_ms": 1500 })));
     gui.click_enabled("#deploy-button");
+    gui.wait_text("#deploy-phase", "Uploading");
+    gui.click("#cancel-deploy");
+    gui.wait("#deploy-error[data-kind='cancelled']");
+    gui.shot("04-cancelled");
+    gui.click("#deploy-error [data-action='retry']");
     gui.wait("#deploy-progress");
     gui.wait_text("#deploy-phase", "Uploading");
     gui.wait_text("#deploy-counts", "of 3 files");
-    gui.shot("04-progress");
+    gui.shot("05-progress");
     if gui.wait_any(&["#deploy-result", "#deploy-error"]) == 1 {
         panic!("the deploy failed: {}", gui.text("#deploy-error"));
     }
@@ -274,7 +312,7 @@ fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
     assert!(url.contains(".netlify.app"), "{url}");
     assert_served(emu.port, &host_of(&url), &folder);
     gui.wait(".history-row[data-status='live']");
-    gui.shot("05-live");
+    gui.shot("06-live");
     gui.close();
 
     // After a restart: the account, the site and its history, with nothing typed again.
@@ -284,7 +322,7 @@ fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
     gui.wait(".history-row[data-status='live']");
     gui.click("#nav-accounts");
     gui.wait_text("#account-list", "Netlify");
-    gui.shot("06-account-after-restart");
+    gui.shot("07-account-after-restart");
     gui.click("#site-list .site-link");
     gui.click_enabled("#redeploy");
     gui.wait_text("#deploy-summary", "nothing new to upload");
