@@ -121,6 +121,13 @@ function problemPanel(run, actions) {
   );
 }
 
+/** Brings a run panel into view and puts keyboard focus in it (Cancel, or the outcome's title). */
+export function focusPanel(el) {
+  const target = el.querySelector('#cancel-deploy') || el.querySelector('h2[tabindex]');
+  el.scrollIntoView({ block: 'nearest' });
+  if (target) target.focus({ preventScroll: true });
+}
+
 /** The same problem box for errors outside a run (connecting, opening a folder). */
 export function problemBox(error, platform, actions = {}) {
   return problemPanel({ error, platform, status: 'failed' }, actions);

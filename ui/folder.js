@@ -4,7 +4,7 @@
 
 import { api } from './api.js';
 import { connectForm } from './connect.js';
-import { runPanel, problemBox } from './deploy.js';
+import { focusPanel, runPanel, problemBox } from './deploy.js';
 import { fill, h, icon } from './dom.js';
 import { normalize } from './errors.js';
 import { bytes, plural } from './format.js';
@@ -194,6 +194,7 @@ export function folderView(main, v) {
       if (!panel || panel.status !== run.status || panel.run !== run) {
         panel = { ...runPanel(run, runActions()), status: run.status, run };
         fill(runBox, panel.el);
+        if (v.follow) focusPanel(panel.el);
       }
     } else {
       panel = null;
@@ -240,6 +241,7 @@ export function folderView(main, v) {
   async function deploy() {
     const c = choice();
     if (!c) return;
+    v.follow = true; // Keep the person's focus with this deploy as it goes.
     const run = startRun({
       folder: folder.path,
       platform: c.platform,

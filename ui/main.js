@@ -46,11 +46,7 @@ function mount() {
   else if (v.name === 'site') mounted.handle = siteView(main, v);
   else if (v.name === 'accounts') mounted.handle = accountsView(main, v);
   else welcomeView(main);
-  if (v.name === 'site' && v.fresh) {
-    const done = document.getElementById('done-heading');
-    if (done) done.focus();
-    return;
-  }
+  if (v.name === 'site' && v.fresh) return; // The site view put focus on the result.
   // Moving to another screen moves focus to its title, so screen readers announce it.
   const title = document.getElementById('view-title');
   if (moved && title) title.focus();

@@ -2,7 +2,7 @@
 // and its history with rollback.
 
 import { api } from './api.js';
-import { runPanel } from './deploy.js';
+import { focusPanel, runPanel } from './deploy.js';
 import { fill, h } from './dom.js';
 import { baseName } from './format.js';
 import { historySection } from './history.js';
@@ -15,6 +15,7 @@ export function siteView(main, v) {
   let lastSig = '';
 
   function render() {
+    const follow = v.follow && document.activeElement && main.contains(document.activeElement);
     const site = siteById(v.siteId);
     if (!site) {
       fill(main, h('p', { class: 'muted' }, 'This site is no longer remembered.'));
@@ -43,6 +44,8 @@ export function siteView(main, v) {
       h('div', { class: 'row actions' }, again, h('button', { class: 'btn', type: 'button', onclick: () => go({ name: 'folder', folder: { path: site.folder, name: baseName(site.folder) }, choice: anonymous ? 'netlify-drop' : site.platform }) }, 'Check the folder first'), forget),
       historySection(site, { onRollback: (record) => rollback(site, record), busy: running }),
     );
+    if (panel && (follow || v.follow === 'now')) focusPanel(panel.el);
+    v.follow = panel && panel.status === 'running';
   }
 
   function actions(site) {
@@ -55,10 +58,12 @@ export function siteView(main, v) {
   }
 
   function redeploy(site) {
+    v.follow = 'now';
     startRun({ folder: site.folder, platform: site.platform, request: { folder: site.folder, platform: site.platform } });
   }
 
   function rollback(site, record) {
+    v.follow = 'now';
     startRun({ folder: site.folder, platform: site.platform, kind: 'rollback', deploymentId: record.id, label: `Switching back to deploy #${record.id}` });
   }
 
@@ -76,6 +81,7 @@ export function siteView(main, v) {
   }
 
   render();
+  if (v.fresh && panel) focusPanel(panel.el);
   return {
     update() {
       const site = siteById(v.siteId);
