@@ -296,15 +296,14 @@ fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
     // Slow uploads a little so the progress is there to see, and Cancel has time to act.
     emu.control("POST", "faults", Some(json!({ "platform": "netlify", "method": "PUT", "path": "/files/", "latency_ms": 1500 })));
     gui.click_enabled("#deploy-button");
-    gui.wait_text("#deploy-phase", "Uploading");
-    gui.click("#cancel-deploy");
-    gui.wait("#deploy-error[data-kind='cancelled']");
-    gui.shot("04-cancelled");
-    gui.click("#deploy-error [data-action='retry']");
     gui.wait("#deploy-progress");
     gui.wait_text("#deploy-phase", "Uploading");
     gui.wait_text("#deploy-counts", "of 3 files");
-    gui.shot("05-progress");
+    gui.shot("04-progress");
+    gui.click("#cancel-deploy");
+    gui.wait("#deploy-error[data-kind='cancelled']");
+    gui.shot("05-cancelled");
+    gui.click("#deploy-error [data-action='retry']");
     if gui.wait_any(&["#deploy-result", "#deploy-error"]) == 1 {
         panic!("the deploy failed: {}", gui.text("#deploy-error"));
     }
