@@ -196,7 +196,9 @@ pub async fn deploy(
     let engine = state.engine()?.clone();
     let running = state.start(&ticket);
     let sink = throttled(
-        std::sync::Arc::new(move |p| drop(on_progress.send(p))),
+        std::sync::Arc::new(move |p| {
+            let _ = on_progress.send(p);
+        }),
         PROGRESS_EVERY,
     );
     let result = engine
@@ -217,7 +219,9 @@ pub async fn rollback(
 ) -> AppResult<DeployOutcome> {
     let engine = state.engine()?.clone();
     let running = state.start(&ticket);
-    let sink = std::sync::Arc::new(move |p| drop(on_progress.send(p)));
+    let sink = std::sync::Arc::new(move |p| {
+        let _ = on_progress.send(p);
+    });
     let result = engine
         .rollback(deployment_id, sink, running.token.clone())
         .await;

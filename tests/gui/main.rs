@@ -7,7 +7,7 @@
 
 mod driver;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use driver::Gui;
 use serde_json::json;
@@ -223,10 +223,8 @@ fn cancel_stops_a_deploy_and_nothing_is_published() {
 /// True when this build deploys to Netlify (the provider lands from its own branch).
 fn netlify_available() -> bool {
     let env = sitedrop_core::config::Env::default();
-    match sitedrop_core::provider::build(sitedrop_core::Platform::Netlify, None, &env) {
-        Err(e) if e.kind() == "unsupported" => false,
-        _ => true,
-    }
+    let built = sitedrop_core::provider::build(sitedrop_core::Platform::Netlify, None, &env);
+    !matches!(built, Err(e) if e.kind() == "unsupported")
 }
 
 /// The keychain items Sitedrop stored, as `secret-tool` prints them (secrets included).
@@ -327,5 +325,4 @@ fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
     gui.wait_text("#deploy-summary", "nothing new to upload");
     assert_eq!(gui.count(".history-row[data-status='live']"), 2);
     gui.close();
-    let _: PathBuf = folder;
 }
