@@ -81,7 +81,13 @@ api
       overlay.hidden = !hovering;
     },
   )
-  .catch((e) => console.error('Drag and drop is not available:', e));
+  .then(() => {
+    document.body.dataset.dropReady = 'true';
+  })
+  .catch((e) => {
+    document.body.dataset.dropReady = 'false';
+    console.error('Drag and drop is not available:', e);
+  });
 
 // Keyboard: Ctrl+O opens the folder picker.
 window.addEventListener('keydown', (event) => {
@@ -92,6 +98,10 @@ window.addEventListener('keydown', (event) => {
 });
 
 refresh().then(() => {
+  if (!state.loaded) {
+    render(); // The engine could not open: the notice says why.
+    return;
+  }
   const first = state.overview.sites[0];
   if (first) go({ name: 'site', siteId: first.id });
   else render();

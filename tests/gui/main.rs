@@ -95,6 +95,8 @@ fn this_computer_from_empty_state_to_live_url_history_and_restart() {
     gui.wait("#empty-state");
     gui.wait_text("#empty-state", "Drop a folder here");
     gui.wait("#site-list .empty");
+    // The native drop listener is registered (the capability allows it).
+    gui.wait("body[data-drop-ready='true']");
     gui.shot("01-empty-state");
 
     // A file dropped instead of a folder gets a sentence and a way out.
