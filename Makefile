@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/debug/sitedrop-app
 
-.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-faults supply-chain audit bench bench-quick package clean
+.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-faults test-ui test-gui supply-chain audit bench bench-quick package clean
 
 run: deps-run
 	$(CARGO) build -p sitedrop-app -p sitedrop-cli
@@ -24,7 +24,7 @@ test: deps-test
 	$(CARGO) fmt --all -- --check
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(MAKE) test-unit test-keychain supply-chain
+	$(MAKE) test-unit test-keychain test-ui test-gui supply-chain
 
 # Every CLI output and history database of the run is kept in ARTIFACTS, then checked for
 # credentials: the emulator's, and the wrong ones tests use on purpose (SECURITY.md).
@@ -54,6 +54,33 @@ test-keychain:
 	scripts/with-keyring.sh $(KEYCHAIN_TEST) secrets::tests::real_keychain_round_trip
 	tmp=$$(mktemp -d) && XDG_DATA_HOME=$$tmp dbus-run-session -- $(KEYCHAIN_TEST) secrets::tests::real_keychain_locked_gives_a_clear_error; rc=$$?; rm -rf $$tmp; exit $$rc
 	env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR=/nonexistent $(KEYCHAIN_TEST) secrets::tests::real_keychain_absent_gives_a_clear_error
+
+# The UI's pure modules (formatting, progress, error wording) under Node's test runner.
+test-ui:
+	node --test ui/tests/
+
+# The desktop app end to end: the built app under Xvfb, driven through WebDriver
+# (tauri-driver + WebKitWebDriver), with a real Secret Service and the emulator.
+# Screenshots of every screen: target/gui-screenshots/.
+TAURI_DRIVER := .tools/bin/tauri-driver
+# Built with --workspace, like `make test`, so features unify the same way and nothing rebuilds.
+test-gui: deps-test $(TAURI_DRIVER)
+	$(CARGO) build --workspace --all-targets
+	xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
+	  $(CARGO) test --workspace --test gui -- --ignored --test-threads=1
+
+$(TAURI_DRIVER):
+	$(CARGO) install tauri-driver --version 2.1.0 --locked --root .tools
+
+# The Debian package, built offline with the Tauri CLI from npm (a prebuilt binary), in release.
+# The release profile keeps line tables for backtraces; the packaged binary is stripped of them
+# (182 MB -> 25 MB), then bundled.
+package: deps-run
+	npm install --no-audit --no-fund
+	npx tauri build --no-bundle
+	strip target/release/sitedrop-app
+	npx tauri bundle --bundles deb
+	@ls -l target/release/bundle/deb/*.deb
 
 bench:
 	$(CARGO) run --release -p sitedrop-bench

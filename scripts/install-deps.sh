@@ -14,6 +14,11 @@ case "${1:-run}" in
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 
+# Node runs the UI's unit tests and the Tauri CLI (`make package`). Checked by command, since
+# Node often comes from elsewhere than Debian (whose `npm` package would then conflict).
+command -v node >/dev/null || wanted+=(nodejs)
+command -v npm >/dev/null || wanted+=(npm)
+
 missing=()
 for pkg in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

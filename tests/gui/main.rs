@@ -1,0 +1,330 @@
+//! The desktop app end to end: the built `sitedrop-app` under Xvfb, driven through WebDriver
+//! (tauri-driver + WebKitWebDriver), with a real Secret Service and, for Netlify, the emulator.
+//!
+//! Run with `make test-gui` (it provides the display, a private D-Bus with an unlocked GNOME
+//! Keyring and tauri-driver). The tests are `#[ignore]`d so that a plain `cargo test` without a
+//! display skips them. Screenshots of every screen land in `target/gui-screenshots/`.
+
+mod driver;
+
+use std::path::Path;
+
+use driver::Gui;
+use serde_json::json;
+use sitedrop_e2e::{fetch, EmulatorProcess, Sandbox};
+
+/// What a site folder holds: three files to publish and a `.env` that must be held back.
+const FILES: &[(&str, &[u8])] = &[
+    (
+        "index.html",
+        b"<!doctype html><h1>Hello from Sitedrop</h1>\n",
+    ),
+    ("css/site.css", b"h1 { color: teal; }\n"),
+    ("notes/a b&c.txt", b"a file with an awkward name\n"),
+    (".env", b"SECRET=do-not-publish\n"),
+];
+
+/// The app's environment for one sandbox: its own data folder and local-sites port.
+fn app_env(sb: &Sandbox, extra: &[(String, String)]) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "SITEDROP_DATA_DIR".to_string(),
+            sb.data.display().to_string(),
+        ),
+        ("SITEDROP_LOCAL_PORT".to_string(), sb.local_port.to_string()),
+    ];
+    env.extend_from_slice(extra);
+    env
+}
+
+/// Records, from inside the page, whether the progress panel was shown and which phases it
+/// named, however briefly (a local deploy of three files takes milliseconds).
+const WATCH_PROGRESS: &str = r#"
+  window.__seen = { progress: false, phases: [] };
+  new MutationObserver(() => {
+    const panel = document.getElementById('deploy-progress');
+    if (panel) window.__seen.progress = true;
+    const phase = document.getElementById('deploy-phase');
+    if (phase && phase.textContent && !window.__seen.phases.includes(phase.textContent)) window.__seen.phases.push(phase.textContent);
+  }).observe(document.body, { subtree: true, childList: true, characterData: true });
+"#;
+
+/// The live URL's host and path, for fetching it from a server on 127.0.0.1.
+fn host_of(url: &str) -> String {
+    url.split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// GETs each published file through `port` as `host` and compares the bytes with the folder.
+fn assert_served(port: u16, host: &str, folder: &Path) {
+    for (rel, body) in FILES.iter().filter(|(rel, _)| !rel.starts_with('.')) {
+        let path = format!("/{}", rel.replace(' ', "%20").replace('&', "%26"));
+        let (status, _, got) = fetch(port, host, &path);
+        assert_eq!(status, 200, "GET {host}{path}");
+        assert_eq!(
+            got,
+            *body,
+            "GET {host}{path} served other bytes than {}",
+            folder.join(rel).display()
+        );
+    }
+    let (status, _, got) = fetch(port, host, "/");
+    assert_eq!((status, got.as_slice()), (200, FILES[0].1), "GET {host}/");
+    let (status, _, _) = fetch(port, host, "/.env");
+    assert_ne!(status, 200, ".env must not be published");
+}
+
+#[test]
+#[ignore = "needs a display, D-Bus and tauri-driver: run `make test-gui`"]
+fn this_computer_from_empty_state_to_live_url_history_and_restart() {
+    let sb = Sandbox::new();
+    let folder = sb.folder("blog", FILES);
+    let env = app_env(&sb, &[]);
+
+    // First launch: nothing remembered, the empty state invites a drop.
+    let gui = Gui::launch(&env, "this-computer");
+    eprintln!(
+        "first launch: session to first paint in {:?}",
+        gui.started_in
+    );
+    gui.wait("#empty-state");
+    gui.wait_text("#empty-state", "Drop a folder here");
+    gui.wait("#site-list .empty");
+    // The native drop listener is registered (the capability allows it).
+    gui.wait("body[data-drop-ready='true']");
+    gui.shot("01-empty-state");
+
+    // A file dropped instead of a folder gets a sentence and a way out.
+    gui.drop_paths(&[&folder.join("index.html")]);
+    gui.wait("#deploy-error[data-kind='not_a_folder']");
+    gui.wait_text("#deploy-error", "is a file, not a folder");
+    gui.shot("02-dropped-a-file");
+    gui.click("#deploy-error [data-action='useParent']");
+
+    // The folder (reached through the same path a drop takes) is looked at before anything is sent.
+    gui.wait_text("#report-files", "3 files");
+    gui.wait_text("#folder-report", ".env");
+    gui.wait_text("#deploy-why", "Choose where the site should go");
+    gui.shot("03-folder-report");
+    gui.run_js(
+        "document.getElementById('folder-report').scrollIntoView();",
+        vec![],
+    );
+    gui.shot("04-held-back");
+
+    // A platform with accounts asks for one first, with where to make the token.
+    gui.click("[data-platform='netlify']");
+    gui.wait("#account-section form.connect[data-platform='netlify'] input[type='password']");
+    gui.wait_text("#account-section", "Open Netlify’s access tokens page");
+    gui.wait_text("#deploy-why", "Connect Netlify above first");
+    assert!(gui.exists("#deploy-button[disabled]"));
+    gui.run_js(
+        "document.getElementById('account-section').scrollIntoView();",
+        vec![],
+    );
+    gui.shot("05-connect-netlify");
+
+    // "This computer" needs no account.
+    gui.click("[data-platform='local']");
+    assert!(
+        !gui.exists("#account-section:not([hidden]) form"),
+        "no account form for this computer"
+    );
+    gui.run_js(WATCH_PROGRESS, vec![]);
+    gui.click_enabled("#deploy-button");
+    if gui.wait_any(&["#deploy-result", "#deploy-error"]) == 1 {
+        panic!("the deploy failed: {}", gui.text("#deploy-error"));
+    }
+    let seen = gui.run_js("return window.__seen;", vec![]);
+    assert_eq!(
+        seen["progress"],
+        json!(true),
+        "the progress panel was never shown: {seen}"
+    );
+    gui.wait_text("#deploy-result", "Your site is live");
+    gui.wait_text("#deploy-summary", "3 files published");
+    let url = gui.attr("#live-url", "data-url").expect("live url");
+    assert_eq!(url, format!("http://blog.localhost:{}/", sb.local_port));
+    assert_served(sb.local_port, &host_of(&url), &folder);
+    gui.wait(".history-row[data-status='live']");
+    assert_eq!(gui.count(".history-row"), 1);
+    gui.shot("06-live-url");
+    gui.click("#show-qr");
+    gui.wait("#qr-box img[src^='data:image/svg+xml']");
+    gui.shot("07-qr-code");
+    gui.close();
+
+    // After a restart the site and its history are still there; publishing again sends nothing.
+    let gui = Gui::launch(&env, "this-computer");
+    eprintln!(
+        "second launch: session to first paint in {:?}",
+        gui.started_in
+    );
+    gui.wait_text("#site-list", "blog");
+    gui.wait_text("#site-list", "This computer");
+    gui.wait(".history-row[data-status='live']");
+    gui.wait_text("#live-url", "blog.localhost");
+    gui.shot("08-after-restart");
+    gui.click_enabled("#redeploy");
+    gui.wait_text("#deploy-summary", "nothing new to upload");
+    assert_eq!(gui.count(".history-row[data-status='live']"), 2);
+    assert_served(sb.local_port, "blog.localhost", &folder);
+
+    // Rolling back to the first deploy is one click, recorded as a deploy of its own.
+    gui.click_enabled(".history-row button[data-focus^='rollback-']");
+    gui.wait_text("#done-heading", "The earlier version is live again");
+    gui.wait(".history-row .tag");
+    assert_eq!(gui.count(".history-row"), 3);
+    gui.shot("09-rolled-back");
+
+    // No account was needed for any of it.
+    gui.click("#nav-accounts");
+    gui.wait("#no-accounts");
+    gui.shot("10-accounts-empty");
+    gui.close();
+}
+
+#[test]
+#[ignore = "needs a display, D-Bus and tauri-driver: run `make test-gui`"]
+fn cancel_stops_a_deploy_and_nothing_is_published() {
+    let sb = Sandbox::new();
+    let folder = sb.folder("big", &[("index.html", b"<h1>big</h1>")]);
+    // 400 different files of 128 KiB: enough work that the deploy is still running when
+    // Cancel arrives.
+    for i in 0..400u32 {
+        let body: Vec<u8> = (0..128 * 1024u32)
+            .map(|b| (b.wrapping_mul(i + 7) >> 3) as u8)
+            .collect();
+        sitedrop_e2e::write(&folder, &format!("assets/{}/file-{i}.bin", i % 20), &body);
+    }
+    let gui = Gui::launch(&app_env(&sb, &[]), "cancel");
+    gui.drop_paths(&[&folder]);
+    gui.wait_text("#report-files", "401 files");
+    gui.click("[data-platform='local']");
+    // Press Cancel the moment it appears, from inside the page, so the deploy cannot finish first.
+    gui.run_js(
+        "new MutationObserver((_, obs) => { const b = document.getElementById('cancel-deploy'); if (b) { obs.disconnect(); b.click(); } })
+           .observe(document.body, { subtree: true, childList: true });",
+        vec![],
+    );
+    gui.click_enabled("#deploy-button");
+    gui.wait("#deploy-error[data-kind='cancelled']");
+    gui.wait_text("#deploy-error", "Nothing was published");
+    gui.wait("#deploy-error [data-action='retry']");
+    gui.shot("01-cancelled");
+    let (status, _, _) = fetch(sb.local_port, "big.localhost", "/");
+    assert_ne!(status, 200, "a cancelled deploy must not be served");
+    gui.close();
+}
+
+/// True when this build deploys to Netlify (the provider lands from its own branch).
+fn netlify_available() -> bool {
+    let env = sitedrop_core::config::Env::default();
+    let built = sitedrop_core::provider::build(sitedrop_core::Platform::Netlify, None, &env);
+    !matches!(built, Err(e) if e.kind() == "unsupported")
+}
+
+/// The keychain items Sitedrop stored, as `secret-tool` prints them (secrets included).
+fn keychain_dump() -> String {
+    let out = std::process::Command::new("secret-tool")
+        .args(["search", "--all", "--unlock", "service", "sitedrop"])
+        .output()
+        .expect("secret-tool (libsecret-tools)");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+#[ignore = "needs a display, D-Bus and tauri-driver: run `make test-gui`"]
+fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
+    if !netlify_available() {
+        eprintln!("SKIPPED: this build has no Netlify provider yet (it lands with issue 5); the Netlify GUI steps cannot run.");
+        return;
+    }
+    let sb = Sandbox::new();
+    let folder = sb.folder("blog", FILES);
+    let emu = EmulatorProcess::start(&[]);
+    let env = app_env(&sb, &emu.env());
+
+    let gui = Gui::launch(&env, "netlify");
+    gui.wait("#empty-state");
+    gui.drop_paths(&[&folder]);
+    gui.wait_text("#report-files", "3 files");
+    gui.click("[data-platform='netlify']");
+    gui.wait("#account-section form.connect[data-platform='netlify']");
+    gui.shot("01-connect-netlify");
+
+    // A wrong token: the platform's refusal, as a sentence with what to do.
+    gui.type_into("#account-section input[name='token']", "not_a_real_token");
+    gui.click("#account-section button[type='submit']");
+    gui.wait_text(
+        "#account-section .field-error",
+        "Netlify did not accept the token",
+    );
+    gui.shot("02-bad-token");
+    assert!(
+        !keychain_dump().contains("not_a_real_token"),
+        "a refused token must not be stored"
+    );
+
+    // The right one: checked, stored in the keychain, shown only as the account's name.
+    gui.type_into(
+        "#account-section input[name='token']",
+        "sitedrop_test_token",
+    );
+    gui.click("#account-section button[type='submit']");
+    gui.wait_text("#account-line", "Publishing as");
+    assert!(
+        keychain_dump().contains("sitedrop_test_token"),
+        "the token is in the keychain:\n{}",
+        keychain_dump()
+    );
+    assert!(
+        !gui.text("body").contains("sitedrop_test_token"),
+        "the token is never shown again"
+    );
+    gui.shot("03-connected");
+
+    // Slow uploads a little so the progress is there to see, and Cancel has time to act.
+    emu.control("POST", "faults", Some(json!({ "platform": "netlify", "method": "PUT", "path": "/files/", "latency_ms": 1500 })));
+    gui.click_enabled("#deploy-button");
+    gui.wait("#deploy-progress");
+    gui.wait_text("#deploy-phase", "Uploading");
+    gui.wait_text("#deploy-counts", "of 3 files");
+    gui.shot("04-progress");
+    gui.click("#cancel-deploy");
+    gui.wait("#deploy-error[data-kind='cancelled']");
+    gui.shot("05-cancelled");
+    gui.click("#deploy-error [data-action='retry']");
+    if gui.wait_any(&["#deploy-result", "#deploy-error"]) == 1 {
+        panic!("the deploy failed: {}", gui.text("#deploy-error"));
+    }
+    let url = gui.attr("#live-url", "data-url").expect("live url");
+    assert!(url.contains(".netlify.app"), "{url}");
+    assert_served(emu.port, &host_of(&url), &folder);
+    gui.wait(".history-row[data-status='live']");
+    gui.shot("06-live");
+    gui.close();
+
+    // After a restart: the account, the site and its history, with nothing typed again.
+    emu.control("DELETE", "faults", None);
+    let gui = Gui::launch(&env, "netlify");
+    gui.wait_text("#site-list", "Netlify");
+    gui.wait(".history-row[data-status='live']");
+    gui.click("#nav-accounts");
+    gui.wait_text("#account-list", "Netlify");
+    gui.shot("07-account-after-restart");
+    gui.click("#site-list .site-link");
+    gui.click_enabled("#redeploy");
+    gui.wait_text("#deploy-summary", "nothing new to upload");
+    assert_eq!(gui.count(".history-row[data-status='live']"), 2);
+    gui.close();
+}
