@@ -9,13 +9,14 @@
 //! happens afterwards (an error, a cancel) is recorded on it before the error is returned.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures_util::stream::{self, TryStreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::concurrency::{Aimd, AimdConfig, Concurrency, Sample};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::hash::{self, cache};
@@ -367,13 +368,15 @@ fn announce(set: &FileSet, progress: &ProgressSink) -> (Vec<String>, Vec<String>
     (held_back, warnings)
 }
 
-/// Uploads every batch, `concurrency` at a time, each with the retry policy. The first batch
-/// that fails for good stops the others.
+/// Uploads every batch, each with the retry policy, as many at once as the adaptive limit
+/// allows ([`crate::concurrency`]): every attempt's latency or refusal adjusts the limit, and
+/// new batches start whenever fewer than the limit are in flight. The first batch that fails
+/// for good stops the others.
 async fn upload_all(
     cx: &Cx,
     session: &dyn DeploySession,
     batches: Vec<Batch>,
-    concurrency: usize,
+    concurrency: Concurrency,
     meter: &Arc<UploadMeter>,
 ) -> Result<()> {
     meter.report();
@@ -382,26 +385,52 @@ async fn upload_all(
         cancel: stop.clone(),
         ..cx.clone()
     };
-    let result = stream::iter(batches.into_iter().map(Ok))
-        .try_for_each_concurrent(concurrency.max(1), |batch| {
-            let (batch_cx, stop) = (&batch_cx, &stop);
-            async move {
-                let outcome = retry(&batch_cx.retry, stop, |_| async {
-                    let attempt = meter.attempt();
-                    let result = session.upload(batch_cx, &batch, &attempt).await;
-                    if result.is_err() {
-                        attempt.abandon();
-                    }
-                    result
-                })
-                .await;
-                if outcome.is_err() {
-                    stop.cancel();
+    let control = Mutex::new(Aimd::new(AimdConfig::new(concurrency)));
+    let limit = || control.lock().map_or(1, |c| c.limit());
+    let upload_one = |batch: Batch| {
+        let (batch_cx, stop, control) = (&batch_cx, &stop, &control);
+        async move {
+            retry(&batch_cx.retry, stop, |_| async {
+                let attempt = meter.attempt();
+                let started = Instant::now();
+                let result = session.upload(batch_cx, &batch, &attempt).await;
+                let sample = match &result {
+                    Ok(()) => Sample::Done {
+                        latency: started.elapsed(),
+                        bytes: batch.bytes,
+                    },
+                    Err(e) => Sample::of_error(e),
+                };
+                if let Ok(mut c) = control.lock() {
+                    c.record(sample);
                 }
-                outcome
+                if result.is_err() {
+                    attempt.abandon();
+                }
+                result
+            })
+            .await
+        }
+    };
+    let mut waiting = batches.into_iter();
+    let mut running = FuturesUnordered::new();
+    let result = loop {
+        while running.len() < limit() {
+            match waiting.next() {
+                Some(batch) => running.push(upload_one(batch)),
+                None => break,
             }
-        })
-        .await;
+        }
+        match running.next().await {
+            None => break Ok(()),
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
+                stop.cancel();
+                break Err(err);
+            }
+        }
+    };
+    drop(running);
     meter.report();
     if cx.cancel.is_cancelled() {
         return Err(Error::Cancelled);

@@ -135,22 +135,36 @@ pub fn hash_reader(
     mut on_chunk: impl FnMut(usize) -> ControlFlow<()>,
 ) -> io::Result<Digest> {
     let mut state = State::new(kind);
-    let mut buf = vec![0u8; CHUNK];
-    let mut b64 = String::new();
-    loop {
-        let n = read_full(&mut reader, &mut buf)?;
-        if n == 0 {
-            break;
+    BUFFERS.with(|buffers| {
+        // A thread's buffers serve every file it hashes: allocating (and zeroing) a fresh
+        // chunk per file cost more than hashing a small file.
+        let mut buffers = buffers.borrow_mut();
+        let (buf, b64) = &mut *buffers;
+        if buf.len() != CHUNK {
+            buf.resize(CHUNK, 0);
         }
-        state.update(&buf[..n], &mut b64);
-        if on_chunk(n).is_break() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+        loop {
+            let n = read_full(&mut reader, buf)?;
+            if n == 0 {
+                break;
+            }
+            state.update(&buf[..n], b64);
+            if on_chunk(n).is_break() {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+            }
+            if n < buf.len() {
+                break;
+            }
         }
-        if n < buf.len() {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     Ok(state.finish(ext))
+}
+
+thread_local! {
+    /// Each hashing thread's read buffer and base64 scratch space.
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, String)> =
+        const { std::cell::RefCell::new((Vec::new(), String::new())) };
 }
 
 /// Hashes a file from disk.

@@ -292,8 +292,8 @@ impl Provider for AmplifyProvider {
     }
 
     /// One batch, one `PUT`.
-    fn upload_concurrency(&self) -> usize {
-        1
+    fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::fixed(1)
     }
 
     /// ListApps with one result: the cheapest signed call (§1.3).

@@ -22,8 +22,10 @@ use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, P
 
 /// How long to wait for a started job, as the Amplify CLI does (§1.2: 10 minutes).
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
-/// GetJob every 3 s at most (§1.2), sooner at first: most jobs finish quickly.
-const POLL_FIRST: Duration = Duration::from_millis(250);
+/// GetJob every 3 s at most (§1.2), sooner at first: most jobs finish quickly. The first
+/// look comes after 25 ms and the wait doubles, so a fast job is seen at once for a handful
+/// of extra requests.
+const POLL_FIRST: Duration = Duration::from_millis(25);
 const POLL_MAX: Duration = Duration::from_secs(3);
 
 /// A deployment created but not yet started.
