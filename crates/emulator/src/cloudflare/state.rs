@@ -112,6 +112,9 @@ pub struct UploadSession {
     pub script: String,
     /// `"/path" → (hash, size)`.
     pub manifest: BTreeMap<String, (String, u64)>,
+    /// For each hash: the extensions of its paths and the declared size (what an uploaded
+    /// part is checked against), worked out once per session rather than once per request.
+    pub expected: std::sync::Arc<HashMap<String, (HashSet<String>, u64)>>,
     /// Hashes still to be uploaded.
     pub missing: HashSet<String>,
     /// The completion JWT once everything is in.
