@@ -15,6 +15,9 @@ pub struct DeployRun {
     pub wall: Duration,
     /// Peak resident set of the deploying process, in bytes.
     pub max_rss: u64,
+    /// CPU time (user + system) of the deploying process, and of the emulator meanwhile.
+    pub cpu: Duration,
+    pub server_cpu: Duration,
     /// When each phase began, from spawn (`scan`, `hash`, `prepare`, `upload`, `finish`,
     /// `verify`, `done`).
     pub phases: Vec<(String, Duration)>,
@@ -104,6 +107,9 @@ pub fn deploy(
     let (status, rusage) = wait4(pid);
     run.wall = started.elapsed();
     run.max_rss = rusage.ru_maxrss.max(0) as u64 * 1024;
+    let tv =
+        |t: libc::timeval| Duration::new(t.tv_sec.max(0) as u64, t.tv_usec.max(0) as u32 * 1000);
+    run.cpu = tv(rusage.ru_utime) + tv(rusage.ru_stime);
     let stderr = err_reader.join().unwrap_or_default();
     if status != 0 {
         run.error = Some(

@@ -216,9 +216,12 @@ impl Report {
         let _ = writeln!(out, "\nWhere the cold deploys' time goes (median run; phase starts from the process's spawn):\n");
         let _ = writeln!(
             out,
-            "| site | platform | start → scan | scan + limits | hash | prepare | upload | publish | verify | exit |"
+            "| site | platform | start → scan | scan + limits | hash | prepare | upload | publish | verify | exit | CPU: sitedrop / emulator |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for d in &self.deploys {
             let Some(cold) = d.cold.median() else {
                 continue;
@@ -226,7 +229,7 @@ impl Report {
             let span = |a: &str, b: &str| cold.phase_span(a, b).map_or("—".into(), ms);
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
                 d.site,
                 d.platform,
                 cold.phase_at("scan").map_or("—".into(), ms),
@@ -238,6 +241,8 @@ impl Report {
                 span("verify", "done"),
                 cold.phase_at("done")
                     .map_or("—".into(), |t| ms(cold.wall.saturating_sub(t))),
+                ms(cold.cpu),
+                ms(cold.server_cpu),
             );
         }
     }
