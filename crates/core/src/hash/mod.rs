@@ -167,6 +167,54 @@ thread_local! {
         const { std::cell::RefCell::new((Vec::new(), String::new())) };
 }
 
+/// A digest computed piece by piece, for code that reads a file for another reason (packing
+/// it into a zip) and checks it on the way. Pieces may have any length.
+pub struct Hasher {
+    state: State,
+    /// Cloudflare's digest base64-encodes the bytes: up to two bytes wait here for a third.
+    carry: Vec<u8>,
+    b64: String,
+}
+
+impl Hasher {
+    pub fn new(kind: DigestKind) -> Hasher {
+        Hasher {
+            state: State::new(kind),
+            carry: Vec::new(),
+            b64: String::new(),
+        }
+    }
+
+    pub fn update(&mut self, mut piece: &[u8]) {
+        if !matches!(self.state, State::CfBlake3(_)) {
+            self.state.update(piece, &mut self.b64);
+            return;
+        }
+        if !self.carry.is_empty() {
+            let take = (3 - self.carry.len()).min(piece.len());
+            self.carry.extend_from_slice(&piece[..take]);
+            piece = &piece[take..];
+            if self.carry.len() < 3 {
+                return;
+            }
+            let carry = std::mem::take(&mut self.carry);
+            self.state.update(&carry, &mut self.b64);
+        }
+        let whole = piece.len() - piece.len() % 3;
+        self.state.update(&piece[..whole], &mut self.b64);
+        self.carry.extend_from_slice(&piece[whole..]);
+    }
+
+    /// The digest; `ext` is the file's extension (only Cloudflare's digest uses it).
+    pub fn finish(mut self, ext: &str) -> Digest {
+        if !self.carry.is_empty() {
+            let carry = std::mem::take(&mut self.carry);
+            self.state.update(&carry, &mut self.b64);
+        }
+        self.state.finish(ext)
+    }
+}
+
 /// Hashes a file from disk.
 pub fn hash_file(path: &Path, kind: DigestKind, ext: &str) -> io::Result<Digest> {
     hash_reader(std::fs::File::open(path)?, kind, ext, |_| {
@@ -256,6 +304,23 @@ mod tests {
             (b"message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
         ] {
             assert_eq!(hash_bytes(content, DigestKind::Md5, "").as_str(), want);
+        }
+    }
+
+    #[test]
+    fn pieces_of_any_length_hash_as_the_whole() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        for kind in [
+            DigestKind::CfBlake3,
+            DigestKind::Sha1,
+            DigestKind::Sha256,
+            DigestKind::Md5,
+        ] {
+            let mut h = Hasher::new(kind);
+            for piece in data.chunks(1).take(5).chain(data[5..].chunks(997)) {
+                h.update(piece);
+            }
+            assert_eq!(h.finish("js"), hash_bytes(&data, kind, "js"), "{kind:?}");
         }
     }
 

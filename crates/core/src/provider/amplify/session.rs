@@ -101,7 +101,7 @@ impl AmplifySession {
         let total = manifest.total_bytes.max(1);
         tokio::task::spawn_blocking(move || {
             let (read, counted) = (AtomicU64::new(0), AtomicU64::new(0));
-            zip::build(&manifest.files, &dir, &cancel, |file, n| {
+            zip::build(&manifest.files, manifest.kind, &dir, &cancel, |file, n| {
                 attempt.file_started(file.path.as_str());
                 let read = read.fetch_add(n, Ordering::Relaxed) + n;
                 let due = (share as u128 * read as u128 / total as u128) as u64;

@@ -11,19 +11,19 @@
 //!   few dozen bytes per file) is kept until the end.
 //! - Files whose format is already compressed (images, video, fonts, archives) are stored,
 //!   not deflated: deflating them again costs time and saves nothing.
-//! - Each file's MD5 (the digest the engine hashed it with) and size are checked while it is
+//! - Each file's digest (the one the engine hashed it with) and size are checked while it is
 //!   packed, so a file that changed since it was hashed is reported, not half-published.
 
 use std::io::{BufWriter, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
-use md5::Digest as _;
 use rayon::prelude::*;
 use tokio_util::sync::CancellationToken;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::error::{Error, Result};
+use crate::hash::{DigestKind, Hasher};
 use crate::provider::ManifestFile;
 
 /// Extensions whose contents are already compressed.
@@ -87,10 +87,12 @@ fn plan(files: &[ManifestFile]) -> Vec<Piece<'_>> {
     pieces
 }
 
-/// Writes `files` into a new zip in `dir`. `on_read` is called (from several threads) with
-/// the file being packed and how many of its bytes were just read, for progress.
+/// Writes `files` (fingerprinted with `kind`) into a new zip in `dir`. `on_read` is called
+/// (from several threads) with the file being packed and how many of its bytes were just
+/// read, for progress.
 pub fn build(
     files: &[ManifestFile],
+    kind: DigestKind,
     dir: &Path,
     cancel: &CancellationToken,
     on_read: impl Fn(&ManifestFile, u64) + Sync,
@@ -110,7 +112,7 @@ pub fn build(
     let mut next = 0;
     while next < pieces.len() {
         if let Piece::Direct(file) = &pieces[next] {
-            add(&mut zip, file, &mut buf, cancel, &on_read).map_err(|e| e.into_error(dir))?;
+            add(&mut zip, file, kind, &mut buf, cancel, &on_read).map_err(|e| e.into_error(dir))?;
             next += 1;
             continue;
         }
@@ -122,7 +124,9 @@ pub fn build(
         let packed: Vec<Result<Vec<u8>>> = pieces[next..end]
             .par_iter()
             .map(|piece| match piece {
-                Piece::Group(group) => pack(group, cancel, &on_read).map_err(|e| e.into_error(dir)),
+                Piece::Group(group) => {
+                    pack(group, kind, cancel, &on_read).map_err(|e| e.into_error(dir))
+                }
                 Piece::Direct(_) => Ok(Vec::new()),
             })
             .collect();
@@ -150,13 +154,14 @@ pub fn build(
 /// Deflates a group of small files into a zip of their own, in memory.
 fn pack(
     group: &[&ManifestFile],
+    kind: DigestKind,
     cancel: &CancellationToken,
     on_read: &(impl Fn(&ManifestFile, u64) + Sync),
 ) -> std::result::Result<Vec<u8>, AddError> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let mut buf = vec![0u8; CHUNK];
     for file in group {
-        add(&mut zip, file, &mut buf, cancel, on_read)?;
+        add(&mut zip, file, kind, &mut buf, cancel, on_read)?;
     }
     Ok(zip.finish().map_err(AddError::Zip)?.into_inner())
 }
@@ -178,10 +183,11 @@ impl AddError {
     }
 }
 
-/// Adds one file, checking that it still has the size and MD5 it was hashed with.
+/// Adds one file, checking that it still has the size and digest it was hashed with.
 fn add<W: Write + std::io::Seek>(
     zip: &mut ZipWriter<W>,
     file: &ManifestFile,
+    kind: DigestKind,
     buf: &mut [u8],
     cancel: &CancellationToken,
     on_read: &(impl Fn(&ManifestFile, u64) + Sync),
@@ -207,14 +213,14 @@ fn add<W: Write + std::io::Seek>(
         })
     };
     let mut input = std::fs::File::open(&file.abs).map_err(unreadable)?;
-    let mut md5 = md5::Md5::new();
+    let mut digest = Hasher::new(kind);
     let mut size = 0u64;
     loop {
         let n = input.read(buf).map_err(unreadable)?;
         if n == 0 {
             break;
         }
-        md5.update(&buf[..n]);
+        digest.update(&buf[..n]);
         zip.write_all(&buf[..n]).map_err(AddError::Write)?;
         size += n as u64;
         on_read(file, n as u64);
@@ -222,7 +228,7 @@ fn add<W: Write + std::io::Seek>(
             return Err(AddError::Site(Error::Cancelled));
         }
     }
-    if size != file.size || hex::encode(md5.finalize()) != file.digest.as_str() {
+    if size != file.size || digest.finish(file.path.extension()) != file.digest {
         return Err(AddError::Site(Error::FileChanged {
             path: file.path.to_string(),
         }));
@@ -255,7 +261,6 @@ fn zip_error(dir: &Path, e: zip::result::ZipError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::Digest;
     use crate::relpath::RelPath;
 
     fn entry(root: &Path, rel: &str, body: &[u8]) -> ManifestFile {
@@ -266,7 +271,7 @@ mod tests {
             path: RelPath::new(rel),
             abs,
             size: body.len() as u64,
-            digest: Digest::from_hex(hex::encode(md5::Md5::digest(body))),
+            digest: crate::hash::hash_bytes(body, DigestKind::Sha256, ""),
         }
     }
 
@@ -283,9 +288,15 @@ mod tests {
             entry(site.path(), "empty.txt", b""),
         ];
         let seen = std::sync::atomic::AtomicU64::new(0);
-        let zip = build(&files, out.path(), &CancellationToken::new(), |_, n| {
-            seen.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        })
+        let zip = build(
+            &files,
+            DigestKind::Sha256,
+            out.path(),
+            &CancellationToken::new(),
+            |_, n| {
+                seen.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            },
+        )
         .unwrap();
         assert_eq!(seen.into_inner(), files.iter().map(|f| f.size).sum::<u64>());
         assert!(zip.len < big.len() as u64, "deflated");
@@ -342,7 +353,14 @@ mod tests {
                 > 2,
             "several groups"
         );
-        let zip = build(&files, out.path(), &CancellationToken::new(), |_, _| {}).unwrap();
+        let zip = build(
+            &files,
+            DigestKind::Sha256,
+            out.path(),
+            &CancellationToken::new(),
+            |_, _| {},
+        )
+        .unwrap();
         let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip.path).unwrap()).unwrap();
         let names: Vec<String> = archive
             .file_names()
@@ -367,9 +385,15 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let f = entry(site.path(), "index.html", b"before");
         std::fs::write(&f.abs, b"after!").unwrap();
-        let err = build(&[f], out.path(), &CancellationToken::new(), |_, _| {})
-            .err()
-            .unwrap();
+        let err = build(
+            &[f],
+            DigestKind::Sha256,
+            out.path(),
+            &CancellationToken::new(),
+            |_, _| {},
+        )
+        .err()
+        .unwrap();
         assert_eq!(err.kind(), "file_changed");
         assert!(err.to_string().contains("index.html"));
         assert_eq!(
