@@ -13,7 +13,7 @@ use super::envelope::{codes, ok, ok_status, CfError, CfResult};
 use super::hash;
 use super::jwt::{self, JwtError};
 use super::pages::json_body;
-use super::state::UploadSession;
+use super::state::{Expected, UploadSession};
 use crate::blobs::Ns;
 use crate::util::b64::B64Decoder;
 use crate::util::req::Req;
@@ -205,10 +205,7 @@ pub async fn upload(app: &Arc<App>, req: Req, single: Option<String>) -> Respons
 }
 
 /// For each hash of the session: the extensions of its paths and the declared size.
-fn expectations(
-    app: &App,
-    sid: &str,
-) -> Result<Arc<HashMap<String, (HashSet<String>, u64)>>, CfError> {
+fn expectations(app: &App, sid: &str) -> Result<Arc<Expected>, CfError> {
     let g = app.cf.lock();
     let s = g
         .sessions
@@ -283,7 +280,7 @@ async fn upload_inner(app: &Arc<App>, req: Req, sid: &str, single: Option<String
 /// Streams one asset to disk, decoding base64 when asked, and checks hash and size.
 async fn store_part<S, E>(
     app: &App,
-    expect: &HashMap<String, (HashSet<String>, u64)>,
+    expect: &Expected,
     h: &str,
     content_type: Option<String>,
     stream: S,
