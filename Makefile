@@ -36,10 +36,16 @@ test-keychain:
 	tmp=$$(mktemp -d) && XDG_DATA_HOME=$$tmp dbus-run-session -- $(KEYCHAIN_TEST) secrets::tests::real_keychain_locked_gives_a_clear_error; rc=$$?; rm -rf $$tmp; exit $$rc
 	env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR=/nonexistent $(KEYCHAIN_TEST) secrets::tests::real_keychain_absent_gives_a_clear_error
 
+# Benchmarks (BENCHMARKS.md says what they measure): the release `sitedrop` and emulator are
+# run as child processes, so they are built first. `bench` writes BENCHMARKS.md; `bench-quick`
+# (quarter-size sites, one round) only prints, in under two minutes.
+BENCH_BINS := -p sitedrop-cli -p sitedrop-emulator
 bench:
+	$(CARGO) build --release $(BENCH_BINS)
 	$(CARGO) run --release -p sitedrop-bench
 
 bench-quick:
+	$(CARGO) build --release $(BENCH_BINS)
 	$(CARGO) run --release -p sitedrop-bench -- --quick
 
 clean:

@@ -157,7 +157,17 @@ fn main() {
     let text = report.render();
     println!("{text}");
     if options.write {
-        std::fs::write("BENCHMARKS.md", &text).expect("write BENCHMARKS.md");
+        // The analysis below the marker is written by people; a new run keeps it.
+        let kept = std::fs::read_to_string("BENCHMARKS.md")
+            .ok()
+            .and_then(|old| old.find(report::ANALYSIS).map(|at| old[at..].to_string()))
+            .unwrap_or_default();
+        let text = if kept.is_empty() {
+            text
+        } else {
+            format!("{text}\n{kept}")
+        };
+        std::fs::write("BENCHMARKS.md", text).expect("write BENCHMARKS.md");
         eprintln!("written to BENCHMARKS.md");
     }
 }

@@ -8,6 +8,10 @@ use crate::deploys::{mb_per_s, PlatformResult};
 use crate::watch_latency::Latency;
 use crate::Row;
 
+/// Where the hand-written analysis of `BENCHMARKS.md` begins: everything from this line on is
+/// kept when `make bench` rewrites the figures above it.
+pub const ANALYSIS: &str = "<!-- analysis: kept by make bench -->";
+
 /// One site's floor.
 #[derive(Debug, Clone)]
 pub struct Floor {
@@ -213,7 +217,21 @@ impl Report {
                 note
             );
         }
-        let _ = writeln!(out, "\nWhere the cold deploys' time goes (median run; phase starts from the process's spawn):\n");
+        self.render_breakdown(out, "cold", |d| &d.cold);
+        self.render_breakdown(out, "unchanged", |d| &d.unchanged);
+    }
+
+    /// Where one kind of deploy spends its time, phase by phase, and whose CPU it uses.
+    fn render_breakdown(
+        &self,
+        out: &mut String,
+        which: &str,
+        series: impl Fn(&PlatformResult) -> &crate::deploys::Series,
+    ) {
+        let _ = writeln!(
+            out,
+            "\nWhere the {which} deploys' time goes (median run; phases from the `--json` progress, timed from spawn; CPU is user + system time of `sitedrop` and, meanwhile, of the emulator):\n"
+        );
         let _ = writeln!(
             out,
             "| site | platform | start → scan | scan + limits | hash | prepare | upload | publish | verify | exit | CPU: sitedrop / emulator |"
@@ -223,26 +241,26 @@ impl Report {
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for d in &self.deploys {
-            let Some(cold) = d.cold.median() else {
+            let Some(run) = series(d).median() else {
                 continue;
             };
-            let span = |a: &str, b: &str| cold.phase_span(a, b).map_or("—".into(), ms);
+            let span = |a: &str, b: &str| run.phase_span(a, b).map_or("—".into(), ms);
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
                 d.site,
                 d.platform,
-                cold.phase_at("scan").map_or("—".into(), ms),
+                run.phase_at("scan").map_or("—".into(), ms),
                 span("scan", "hash"),
                 span("hash", "prepare"),
                 span("prepare", "upload"),
                 span("upload", "finish"),
                 span("finish", "verify"),
                 span("verify", "done"),
-                cold.phase_at("done")
-                    .map_or("—".into(), |t| ms(cold.wall.saturating_sub(t))),
-                ms(cold.cpu),
-                ms(cold.server_cpu),
+                run.phase_at("done")
+                    .map_or("—".into(), |t| ms(run.wall.saturating_sub(t))),
+                ms(run.cpu),
+                ms(run.server_cpu),
             );
         }
     }

@@ -8,6 +8,7 @@
 //! The history row is written before anything else and updated at every phase; whatever
 //! happens afterwards (an error, a cancel) is recorded on it before the error is returned.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -180,8 +181,16 @@ impl Engine {
             Arc::from(provider::build(platform, credentials, self.env())?);
         let cx = self.cx(run.progress.clone(), cancel.clone());
 
-        // Scan.
+        // Scan, while the digest cache for this folder is read (it needs only the folder and
+        // the platform's digest, and reading 20,000 rows takes as long as a good part of the
+        // walk).
         run.enter(Phase::Scan)?;
+        let known = {
+            let (engine, root, kind) = (self.clone(), folder.to_path_buf(), provider.digest_kind());
+            tokio::task::spawn_blocking(move || {
+                cache::load(engine.history().conn_mut(), &root, kind)
+            })
+        };
         let options = ScanOptions {
             rules: provider.scan_rules(),
             secrets: request.secrets.clone(),
@@ -206,7 +215,7 @@ impl Engine {
         // Hash.
         run.enter(Phase::Hash)?;
         let manifest = Arc::new(
-            self.hash(&set, provider.digest_kind(), &run.progress, &cancel)
+            self.hash(&set, provider.digest_kind(), known, &run.progress, &cancel)
                 .await?,
         );
         run.timings.hash_ms = run.elapsed_ms();
@@ -306,19 +315,22 @@ impl Engine {
         })
     }
 
-    /// Hashes through the digest cache: the history lock is held only to read and write the
-    /// cache, not while files are read.
+    /// Hashes through the digest cache (`known`, being read): the history lock is held only to
+    /// read and write the cache, not while files are read.
     async fn hash(
         &self,
         set: &FileSet,
         kind: hash::DigestKind,
+        known: tokio::task::JoinHandle<Result<HashMap<String, cache::CachedDigest>>>,
         progress: &ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<Manifest> {
+        let known = known
+            .await
+            .map_err(|e| Error::Invalid(format!("a background task failed: {e}")))??;
         let engine = self.clone();
         let (set, progress, cancel) = (set.clone(), progress.clone(), cancel.clone());
         blocking(move || {
-            let known = cache::load(engine.history().conn_mut(), &set.root, kind)?;
             let started = std::time::SystemTime::now();
             let outcome = hash::hash_files(&set.files, kind, &known, &progress, &cancel)?;
             cache::store(
