@@ -82,10 +82,16 @@ package: deps-run
 	npx tauri bundle --bundles deb
 	@ls -l target/release/bundle/deb/*.deb
 
+# Benchmarks (BENCHMARKS.md says what they measure): the release `sitedrop` and emulator are
+# run as child processes, so they are built first. `bench` writes BENCHMARKS.md; `bench-quick`
+# (quarter-size sites, one round) only prints, in under two minutes.
+BENCH_BINS := -p sitedrop-cli -p sitedrop-emulator
 bench:
+	$(CARGO) build --release $(BENCH_BINS)
 	$(CARGO) run --release -p sitedrop-bench
 
 bench-quick:
+	$(CARGO) build --release $(BENCH_BINS)
 	$(CARGO) run --release -p sitedrop-bench -- --quick
 
 clean:

@@ -1,277 +1,253 @@
-//! `make bench`: Sitedrop's figures next to this machine's floor, measured in the same run.
+//! `make bench`: Sitedrop's deploys next to this machine's floor, measured in the same run.
 //!
-//! The floor is what the work fundamentally costs here: reading the same bytes (one thread),
-//! and `sha1sum` over them (one core, the usual reference for hashing). Sitedrop's figures:
-//! a cold scan, hashing on all cores without a cache, and the no-change rescan a redeploy does
-//! (scan + digest cache, every file a hit). Each figure is the median of several runs, with
-//! the files in the page cache (as they are right after a build or an edit).
+//! For each generated site (blog, docs, media) the floor comes first: reading the bytes (one
+//! thread), `sha1sum` over them (one core), and sending as many bytes to the emulator in one
+//! HTTP stream. Then the release `sitedrop` binary deploys the site to every platform through
+//! a freshly started emulator: cold (nothing on the platform, no digest cache), unchanged,
+//! and with one file changed — timed end to end from spawn to exit, with its peak resident
+//! memory and the requests the emulator logged. The engine's own phases (scan, hashing, the
+//! no-change rescan) and the watch loop's change-to-live latency follow.
+//!
+//! `make bench` writes the report to `BENCHMARKS.md` too; `make bench-quick` runs smaller
+//! sites once each and only prints.
 
+mod cli_run;
+mod deploys;
+mod emulator;
+mod floor;
+mod phases;
+mod report;
 mod sites;
 mod watch_latency;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sitedrop_core::hash::{cache, hash_files, DigestKind};
-use sitedrop_core::history::History;
-use sitedrop_core::progress::no_progress;
-use sitedrop_core::scan::{scan, FileSet, ScanOptions};
-use sitedrop_core::CancellationToken;
+use sites::{SiteSpec, BLOG, DOCS, MEDIA};
 
-use sites::{SiteSpec, DOCS, MEDIA};
+/// One row of the engine-phases table.
+pub struct Row {
+    pub site: String,
+    pub what: &'static str,
+    pub time: Duration,
+    pub bytes: u64,
+    pub files: u64,
+    pub note: String,
+}
 
-struct Row {
-    site: String,
-    what: &'static str,
-    time: Duration,
-    bytes: u64,
-    files: u64,
-    note: String,
+/// The options `make bench` and `make bench-quick` pass, and a few for working on one part.
+struct Options {
+    quick: bool,
+    /// Deploy rounds per site and platform.
+    rounds: usize,
+    /// Runs per floor and engine-phase figure.
+    runs: usize,
+    sites: Vec<String>,
+    platforms: Vec<&'static str>,
+    write: bool,
+    watch: bool,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let value = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1).cloned())
+        };
+        let quick = args.iter().any(|a| a == "--quick");
+        let list = |name: &str, all: &[&'static str]| -> Vec<&'static str> {
+            match value(name) {
+                Some(v) => all
+                    .iter()
+                    .copied()
+                    .filter(|p| v.split(',').any(|w| w == *p))
+                    .collect(),
+                None => all.to_vec(),
+            }
+        };
+        Options {
+            quick,
+            rounds: value("--rounds")
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(if quick { 1 } else { 3 }),
+            runs: if quick { 3 } else { 5 },
+            sites: list("--sites", &["blog", "docs", "media"])
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            platforms: list("--platforms", &deploys::PLATFORMS),
+            write: !quick && !args.iter().any(|a| a == "--no-write"),
+            watch: !args.iter().any(|a| a == "--no-watch"),
+        }
+    }
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let runs = if quick { 3 } else { 5 };
+    let options = Options::parse();
+    let started = Instant::now();
     let base =
         PathBuf::from(std::env::var("SITEDROP_BENCH_DIR").unwrap_or_else(|_| "bench-sites".into()));
-    let specs: Vec<SiteSpec> = if quick {
-        vec![DOCS.quick(), MEDIA.quick()]
-    } else {
-        vec![DOCS, MEDIA]
+    let setup = setup(&base);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let load_before = report::load_average();
+
+    let mut report = report::Report {
+        quick: options.quick,
+        machine: report::machine(),
+        ..Default::default()
     };
-
-    println!(
-        "# Sitedrop benchmarks{}\n",
-        if quick { " (quick)" } else { "" }
-    );
-    println!("{}\n", machine());
-    let mut rows = Vec::new();
-    for spec in specs {
-        eprintln!(
-            "generating {} ({} files, ~{} MB)…",
-            spec.name,
-            spec.files,
-            spec.total_hint() / 1_000_000
-        );
-        let root = sites::generate(&base, spec).expect("generate the site");
-        rows.extend(bench_site(&root, spec, runs));
-    }
-    print_table(&rows);
-
-    let docs = if quick { DOCS.quick() } else { DOCS };
-    let root = sites::generate(&base, docs).expect("generate the site");
-    let edits = if quick { 5 } else { 10 };
-    eprintln!("measuring change-to-live latency ({edits} edits)…");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let latency = runtime.block_on(watch_latency::measure(&root, edits));
-    let mut sorted = latency.samples.clone();
-    sorted.sort();
-    let median = sorted[sorted.len() / 2];
-    println!(
-        "\nWatch, {} files, this computer: change-to-live median {:.0} ms over {} edits (min {:.0}, max {:.0}); settle window {:.0} ms, so {:.0} ms beyond it (target ≤ 1000 ms).",
-        latency.files,
-        median.as_secs_f64() * 1000.0,
-        sorted.len(),
-        sorted[0].as_secs_f64() * 1000.0,
-        sorted[sorted.len() - 1].as_secs_f64() * 1000.0,
-        latency.settle.as_secs_f64() * 1000.0,
-        median.saturating_sub(latency.settle).as_secs_f64() * 1000.0
-    );
-}
-
-fn bench_site(root: &Path, spec: SiteSpec, runs: usize) -> Vec<Row> {
-    let label = format!("{} ({} files)", spec.name, spec.files);
-    let paths = sites::walk(root).expect("list the site");
-    let total: u64 = paths
-        .iter()
-        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    let files = paths.len() as u64;
-    let row = |what, time, note: String| Row {
-        site: label.clone(),
-        what,
-        time,
-        bytes: total,
-        files,
-        note,
-    };
-    let mut rows = Vec::new();
-
-    // Warm the page cache once, so every measurement below reads from memory.
-    read_all(&paths);
-    rows.push(row(
-        "floor: read the bytes (1 thread)",
-        median(runs, || timed(|| read_all(&paths))),
-        String::new(),
-    ));
-    rows.push(row(
-        "floor: sha1sum (1 core)",
-        median(runs, || sha1sum(&paths)),
-        String::new(),
-    ));
-
-    let set = do_scan(root);
-    rows.push(row(
-        "scan (cold walk, all cores)",
-        median(runs, || timed(|| drop(do_scan(root)))),
-        String::new(),
-    ));
-    let empty = Default::default();
-    for (what, kind) in [
-        ("hash SHA-1, all cores, no cache", DigestKind::Sha1),
-        (
-            "hash Cloudflare BLAKE3, all cores, no cache",
-            DigestKind::CfBlake3,
-        ),
-    ] {
-        let t = median(runs, || {
-            timed(|| {
-                drop(
-                    hash_files(
-                        &set.files,
-                        kind,
-                        &empty,
-                        &no_progress(),
-                        &CancellationToken::new(),
-                    )
-                    .expect("hash"),
-                )
-            })
-        });
-        rows.push(row(what, t, String::new()));
-    }
-
-    // The redeploy path: scan, then every digest from the cache.
-    let data = std::env::temp_dir().join(format!("sitedrop-bench-db-{}", std::process::id()));
-    let mut history = History::open(&data).expect("open history");
-    cache::hash_with_cache(
-        history.conn_mut(),
-        root,
-        &set.files,
-        DigestKind::Sha1,
-        &no_progress(),
-        &CancellationToken::new(),
-    )
-    .expect("warm the cache");
-    let mut hits = 0;
-    let t = median(runs, || {
-        timed(|| {
-            let set = do_scan(root);
-            let known =
-                cache::load(history.conn_mut(), root, DigestKind::Sha1).expect("load cache");
-            let out = hash_files(
-                &set.files,
-                DigestKind::Sha1,
-                &known,
-                &no_progress(),
-                &CancellationToken::new(),
-            )
-            .expect("hash");
-            hits = out.cache_hits;
-        })
-    });
-    rows.push(row(
-        "no-change rescan (scan + warm digest cache)",
-        t,
-        format!("{hits}/{files} cache hits"),
-    ));
-    let _ = std::fs::remove_dir_all(&data);
-    rows
-}
-
-fn do_scan(root: &Path) -> FileSet {
-    scan(
-        root,
-        &ScanOptions::default(),
-        &no_progress(),
-        &CancellationToken::new(),
-    )
-    .expect("scan")
-}
-
-fn read_all(paths: &[PathBuf]) {
-    let mut buf = vec![0u8; 256 * 1024];
-    for p in paths {
-        let mut f = std::fs::File::open(p).expect("open");
-        while f.read(&mut buf).expect("read") > 0 {}
-    }
-}
-
-/// `sha1sum` over every file, fed the list on stdin (too many for one command line).
-fn sha1sum(paths: &[PathBuf]) -> Duration {
-    let started = Instant::now();
-    let mut child = Command::new("xargs")
-        .args(["-0", "sha1sum"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("run sha1sum (coreutils)");
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        for p in paths {
-            stdin
-                .write_all(p.as_os_str().as_encoded_bytes())
-                .expect("write");
-            stdin.write_all(b"\0").expect("write");
+    for spec in [BLOG, DOCS, MEDIA] {
+        if !options.sites.iter().any(|s| s == spec.name) {
+            continue;
         }
+        let spec = if options.quick { spec.quick() } else { spec };
+        let root = generated(&base, spec);
+        eprintln!("{}: the floor…", spec.name);
+        report
+            .floors
+            .push(measure_floor(&setup, &rt, &root, spec, options.runs));
+        for platform in &options.platforms {
+            // Vercel takes at most 15,000 files per deployment (specs/vercel.md §4).
+            let (spec, root, note) = if *platform == "vercel" && spec.total_files() > 15_000 {
+                let capped = spec.capped(15_000);
+                (
+                    capped,
+                    generated(&base, capped),
+                    Some(
+                        "Vercel takes at most 15,000 files per deployment: its first 15,000 files"
+                            .to_string(),
+                    ),
+                )
+            } else {
+                (spec, root.clone(), None)
+            };
+            eprintln!("{}: deploying to {platform}…", spec.name);
+            let mut result = deploys::bench(&setup, &rt, &root, spec, platform, options.rounds);
+            result.note = result.note.or(note);
+            if let Some(e) = result
+                .cold
+                .error()
+                .or(result.unchanged.error())
+                .or(result.changed.error())
+            {
+                eprintln!("  failed: {e}");
+            }
+            report.deploys.push(result);
+        }
+        eprintln!("{}: the engine's phases…", spec.name);
+        report
+            .phases
+            .extend(phases::bench_site(&root, spec, options.runs));
     }
-    child.wait().expect("sha1sum");
-    started.elapsed()
+
+    if options.watch {
+        let docs = if options.quick { DOCS.quick() } else { DOCS };
+        let root = generated(&base, docs);
+        let edits = if options.quick { 5 } else { 10 };
+        eprintln!("measuring change-to-live latency ({edits} edits)…");
+        report.watch = Some(rt.block_on(watch_latency::measure(&root, edits)));
+    }
+    let _ = std::fs::remove_dir_all(&setup.state_base);
+    let _ = std::fs::remove_dir_all(&setup.data_base);
+
+    report.load = (load_before, report::load_average());
+    report.elapsed = started.elapsed();
+    let text = report.render();
+    println!("{text}");
+    if options.write {
+        // The analysis below the marker is written by people; a new run keeps it.
+        let kept = std::fs::read_to_string("BENCHMARKS.md")
+            .ok()
+            .and_then(|old| old.find(report::ANALYSIS).map(|at| old[at..].to_string()))
+            .unwrap_or_default();
+        let text = if kept.is_empty() {
+            text
+        } else {
+            format!("{text}\n{kept}")
+        };
+        std::fs::write("BENCHMARKS.md", text).expect("write BENCHMARKS.md");
+        eprintln!("written to BENCHMARKS.md");
+    }
 }
 
-fn timed(f: impl FnOnce()) -> Duration {
+fn setup(base: &Path) -> Setup {
+    let exe = std::env::current_exe().expect("own path");
+    let dir = exe.parent().expect("binary folder");
+    let sitedrop = dir.join("sitedrop");
+    let emulator = dir.join("sitedrop-emulator");
+    for bin in [&sitedrop, &emulator] {
+        assert!(
+            bin.exists(),
+            "{} is missing: build it first (cargo build --release -p sitedrop-cli -p sitedrop-emulator)",
+            bin.display()
+        );
+    }
+    let shm = Path::new("/dev/shm");
+    let scratch = format!("sitedrop-bench-{}", std::process::id());
+    Setup {
+        sitedrop,
+        emulator,
+        state_base: if shm.is_dir() {
+            shm.join(&scratch)
+        } else {
+            std::env::temp_dir().join(&scratch)
+        },
+        data_base: base.join(format!("work-{}", std::process::id())),
+    }
+}
+
+use deploys::Setup;
+
+fn generated(base: &Path, spec: SiteSpec) -> PathBuf {
+    eprintln!(
+        "{} site: {} files, ~{} MB",
+        spec.name,
+        spec.total_files(),
+        spec.total_hint() / 1_000_000
+    );
+    sites::generate(base, spec).expect("generate the site")
+}
+
+fn measure_floor(
+    setup: &Setup,
+    rt: &tokio::runtime::Runtime,
+    root: &Path,
+    spec: SiteSpec,
+    runs: usize,
+) -> report::Floor {
+    let paths = sites::walk(root).expect("list the site");
+    let bytes: u64 = paths
+        .iter()
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum();
+    // Warm the page cache once, so every measurement reads from memory, as deploys do.
+    floor::read_all(&paths);
+    let read = median(runs, || timed(|| floor::read_all(&paths)));
+    let sha1sum = median(runs, || floor::sha1sum(&paths));
+    let state = setup.state_base.join("floor");
+    let emu = emulator::Emulator::start(&setup.emulator, &state).expect("start the emulator");
+    let transfer = median(runs, || rt.block_on(floor::transfer(emu.port, bytes)));
+    emu.stop();
+    report::Floor {
+        site: spec.name.to_string(),
+        files: paths.len() as u64,
+        bytes,
+        read,
+        sha1sum,
+        transfer,
+    }
+}
+
+pub fn timed(f: impl FnOnce()) -> Duration {
     let started = Instant::now();
     f();
     started.elapsed()
 }
 
-fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+pub fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
     let mut times: Vec<Duration> = (0..runs).map(|_| f()).collect();
     times.sort();
     times[times.len() / 2]
-}
-
-fn print_table(rows: &[Row]) {
-    println!("| site | measure | time | MB/s | files/s | note |");
-    println!("|---|---|---:|---:|---:|---|");
-    for r in rows {
-        let secs = r.time.as_secs_f64().max(1e-9);
-        println!(
-            "| {} | {} | {:.1} ms | {:.0} | {:.0} | {} |",
-            r.site,
-            r.what,
-            secs * 1000.0,
-            r.bytes as f64 / 1e6 / secs,
-            r.files as f64 / secs,
-            r.note
-        );
-    }
-}
-
-/// CPU model, cores and memory, for the report.
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|m| m.trim_start_matches([' ', '\t', ':']))
-        .unwrap_or("unknown CPU");
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines().next().map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<u64>()
-                    .unwrap_or(0)
-            })
-        })
-        .map_or(String::from("?"), |kb| {
-            format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0)
-        });
-    format!("Machine: {model}, {cores} cores, {mem} RAM. Files in the page cache; medians of several runs.")
 }

@@ -8,14 +8,16 @@
 //! The history row is written before anything else and updated at every phase; whatever
 //! happens afterwards (an error, a cancel) is recorded on it before the error is returned.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::stream::{self, TryStreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::concurrency::{Aimd, AimdConfig, Concurrency, Sample};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::hash::{self, cache};
@@ -179,8 +181,16 @@ impl Engine {
             Arc::from(provider::build(platform, credentials, self.env())?);
         let cx = self.cx(run.progress.clone(), cancel.clone());
 
-        // Scan.
+        // Scan, while the digest cache for this folder is read (it needs only the folder and
+        // the platform's digest, and reading 20,000 rows takes as long as a good part of the
+        // walk).
         run.enter(Phase::Scan)?;
+        let known = {
+            let (engine, root, kind) = (self.clone(), folder.to_path_buf(), provider.digest_kind());
+            tokio::task::spawn_blocking(move || {
+                cache::load(engine.history().conn_mut(), &root, kind)
+            })
+        };
         let options = ScanOptions {
             rules: crate::scan::ScanRules::for_platform(platform),
             secrets: request.secrets.clone(),
@@ -205,7 +215,7 @@ impl Engine {
         // Hash.
         run.enter(Phase::Hash)?;
         let manifest = Arc::new(
-            self.hash(&set, provider.digest_kind(), &run.progress, &cancel)
+            self.hash(&set, provider.digest_kind(), known, &run.progress, &cancel)
                 .await?,
         );
         run.timings.hash_ms = run.elapsed_ms();
@@ -332,19 +342,22 @@ impl Engine {
         })
     }
 
-    /// Hashes through the digest cache: the history lock is held only to read and write the
-    /// cache, not while files are read.
+    /// Hashes through the digest cache (`known`, being read): the history lock is held only to
+    /// read and write the cache, not while files are read.
     async fn hash(
         &self,
         set: &FileSet,
         kind: hash::DigestKind,
+        known: tokio::task::JoinHandle<Result<HashMap<String, cache::CachedDigest>>>,
         progress: &ProgressSink,
         cancel: &CancellationToken,
     ) -> Result<Manifest> {
+        let known = known
+            .await
+            .map_err(|e| Error::Invalid(format!("a background task failed: {e}")))??;
         let engine = self.clone();
         let (set, progress, cancel) = (set.clone(), progress.clone(), cancel.clone());
         blocking(move || {
-            let known = cache::load(engine.history().conn_mut(), &set.root, kind)?;
             let started = std::time::SystemTime::now();
             let outcome = hash::hash_files(&set.files, kind, &known, &progress, &cancel)?;
             cache::store(
@@ -398,14 +411,16 @@ fn announce(set: &FileSet, progress: &ProgressSink) -> (Vec<String>, Vec<String>
 /// or the server stalled. (Uploads have no total time limit; see `http::UPLOAD_TIMEOUT`.)
 pub const STALL: Duration = Duration::from_secs(120);
 
-/// Uploads every batch, `concurrency` at a time, each with the retry policy. The first batch
-/// that fails for good stops the others.
+/// Uploads every batch, each with the retry policy, as many at once as the adaptive limit
+/// allows ([`crate::concurrency`]): every attempt's latency or refusal adjusts the limit, and
+/// new batches start whenever fewer than the limit are in flight. The first batch that fails
+/// for good stops the others.
 async fn upload_all(
     cx: &Cx,
     platform: Platform,
     session: &dyn DeploySession,
     batches: Vec<Batch>,
-    concurrency: usize,
+    concurrency: Concurrency,
     meter: &Arc<UploadMeter>,
 ) -> Result<()> {
     meter.report();
@@ -414,34 +429,60 @@ async fn upload_all(
         cancel: stop.clone(),
         ..cx.clone()
     };
-    let result = stream::iter(batches.into_iter().map(Ok))
-        .try_for_each_concurrent(concurrency.max(1), |batch| {
-            let (batch_cx, stop) = (&batch_cx, &stop);
-            async move {
-                let outcome = retry(&batch_cx.retry, stop, |_| async {
-                    let attempt = meter.attempt();
-                    // Whatever ends this attempt short of success (an error, a cancel, a
-                    // sibling batch failing) takes its bytes back out of the count.
-                    let mut counted = AbandonUnlessKept(Some(attempt.clone()));
-                    let result = stall_guard(
-                        session.upload(batch_cx, &batch, &attempt),
-                        &attempt,
-                        platform,
-                    )
-                    .await;
-                    if result.is_ok() {
-                        counted.0 = None;
-                    }
-                    result
-                })
+    let control = Mutex::new(Aimd::new(AimdConfig::new(concurrency)));
+    let limit = || control.lock().map_or(1, |c| c.limit());
+    let upload_one = |batch: Batch| {
+        let (batch_cx, stop, control) = (&batch_cx, &stop, &control);
+        async move {
+            retry(&batch_cx.retry, stop, |_| async {
+                let attempt = meter.attempt();
+                // Whatever ends this attempt short of success (an error, a cancel, a
+                // sibling batch failing) takes its bytes back out of the count.
+                let mut counted = AbandonUnlessKept(Some(attempt.clone()));
+                let started = Instant::now();
+                let result = stall_guard(
+                    session.upload(batch_cx, &batch, &attempt),
+                    &attempt,
+                    platform,
+                )
                 .await;
-                if outcome.is_err() {
-                    stop.cancel();
+                let sample = match &result {
+                    Ok(()) => Sample::Done {
+                        latency: started.elapsed(),
+                        bytes: batch.bytes,
+                    },
+                    Err(e) => Sample::of_error(e),
+                };
+                if let Ok(mut c) = control.lock() {
+                    c.record(sample);
                 }
-                outcome
+                if result.is_ok() {
+                    counted.0 = None;
+                }
+                result
+            })
+            .await
+        }
+    };
+    let mut waiting = batches.into_iter();
+    let mut running = FuturesUnordered::new();
+    let result = loop {
+        while running.len() < limit() {
+            match waiting.next() {
+                Some(batch) => running.push(upload_one(batch)),
+                None => break,
             }
-        })
-        .await;
+        }
+        match running.next().await {
+            None => break Ok(()),
+            Some(Ok(())) => {}
+            Some(Err(err)) => {
+                stop.cancel();
+                break Err(err);
+            }
+        }
+    };
+    drop(running);
     meter.report();
     if cx.cancel.is_cancelled() {
         return Err(Error::Cancelled);
@@ -656,7 +697,7 @@ mod tests {
             Platform::Netlify,
             session,
             session.batches(),
-            1,
+            crate::concurrency::Concurrency::fixed(1),
             &meter,
         )
         .await;

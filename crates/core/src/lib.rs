@@ -10,6 +10,7 @@
 //! - [`history`] is the SQLite history; [`secrets`] the OS keychain;
 //! - [`serve`] serves "this computer" sites and previews.
 
+pub mod concurrency;
 pub mod config;
 pub mod deploy;
 pub mod engine;

@@ -37,6 +37,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -87,6 +88,12 @@ impl Emulator {
         let router = router::router(app.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            // Answers go out as soon as they are written, as real front ends send them:
+            // without TCP_NODELAY a body written after its headers waits for the client's
+            // delayed ACK (40 ms on Linux) whenever the headers are still unacknowledged.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
                 let _ = stopped.await;
             });

@@ -97,12 +97,14 @@ pub fn store(
             "INSERT OR REPLACE INTO file_digests (path, algorithm, size, modified_ns, inode, digest)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        let mut present = HashSet::with_capacity(files.len());
+        // Files found in `known`: when that is all of `known`, nothing is gone and the set
+        // of present paths is not needed.
+        let mut seen = 0usize;
         for (file, digest) in files.iter().zip(digests) {
-            let key = path_key(&file.abs);
-            let unchanged = known
-                .get(&key)
-                .is_some_and(|c| c.matches(file) && &c.digest == digest);
+            let key = file.abs.to_string_lossy();
+            let cached = known.get(key.as_ref());
+            seen += usize::from(cached.is_some());
+            let unchanged = cached.is_some_and(|c| c.matches(file) && &c.digest == digest);
             let racy = file.modified_ns > started_ns - racy_window_ns(file.modified_ns);
             if !unchanged && !racy {
                 upsert.execute(params![
@@ -113,18 +115,21 @@ pub fn store(
                     file.inode as i64,
                     digest.as_str()
                 ])?;
-            } else if racy && known.contains_key(&key) && !unchanged {
+            } else if racy && cached.is_some() && !unchanged {
                 tx.execute(
                     "DELETE FROM file_digests WHERE path = ?1 AND algorithm = ?2",
                     params![key, kind.id()],
                 )?;
             }
-            present.insert(key);
         }
-        let mut forget =
-            tx.prepare_cached("DELETE FROM file_digests WHERE path = ?1 AND algorithm = ?2")?;
-        for gone in known.keys().filter(|k| !present.contains(*k)) {
-            forget.execute(params![gone, kind.id()])?;
+        if seen < known.len() {
+            let present: HashSet<std::borrow::Cow<str>> =
+                files.iter().map(|f| f.abs.to_string_lossy()).collect();
+            let mut forget =
+                tx.prepare_cached("DELETE FROM file_digests WHERE path = ?1 AND algorithm = ?2")?;
+            for gone in known.keys().filter(|k| !present.contains(k.as_str())) {
+                forget.execute(params![gone, kind.id()])?;
+            }
         }
     }
     tx.commit()?;

@@ -135,22 +135,84 @@ pub fn hash_reader(
     mut on_chunk: impl FnMut(usize) -> ControlFlow<()>,
 ) -> io::Result<Digest> {
     let mut state = State::new(kind);
-    let mut buf = vec![0u8; CHUNK];
-    let mut b64 = String::new();
-    loop {
-        let n = read_full(&mut reader, &mut buf)?;
-        if n == 0 {
-            break;
+    BUFFERS.with(|buffers| {
+        // A thread's buffers serve every file it hashes: allocating (and zeroing) a fresh
+        // chunk per file cost more than hashing a small file.
+        let mut buffers = buffers.borrow_mut();
+        let (buf, b64) = &mut *buffers;
+        if buf.len() != CHUNK {
+            buf.resize(CHUNK, 0);
         }
-        state.update(&buf[..n], &mut b64);
-        if on_chunk(n).is_break() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+        loop {
+            let n = read_full(&mut reader, buf)?;
+            if n == 0 {
+                break;
+            }
+            state.update(&buf[..n], b64);
+            if on_chunk(n).is_break() {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+            }
+            if n < buf.len() {
+                break;
+            }
         }
-        if n < buf.len() {
-            break;
+        Ok(())
+    })?;
+    Ok(state.finish(ext))
+}
+
+thread_local! {
+    /// Each hashing thread's read buffer and base64 scratch space.
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, String)> =
+        const { std::cell::RefCell::new((Vec::new(), String::new())) };
+}
+
+/// A digest computed piece by piece, for code that reads a file for another reason (packing
+/// it into a zip) and checks it on the way. Pieces may have any length.
+pub struct Hasher {
+    state: State,
+    /// Cloudflare's digest base64-encodes the bytes: up to two bytes wait here for a third.
+    carry: Vec<u8>,
+    b64: String,
+}
+
+impl Hasher {
+    pub fn new(kind: DigestKind) -> Hasher {
+        Hasher {
+            state: State::new(kind),
+            carry: Vec::new(),
+            b64: String::new(),
         }
     }
-    Ok(state.finish(ext))
+
+    pub fn update(&mut self, mut piece: &[u8]) {
+        if !matches!(self.state, State::CfBlake3(_)) {
+            self.state.update(piece, &mut self.b64);
+            return;
+        }
+        if !self.carry.is_empty() {
+            let take = (3 - self.carry.len()).min(piece.len());
+            self.carry.extend_from_slice(&piece[..take]);
+            piece = &piece[take..];
+            if self.carry.len() < 3 {
+                return;
+            }
+            let carry = std::mem::take(&mut self.carry);
+            self.state.update(&carry, &mut self.b64);
+        }
+        let whole = piece.len() - piece.len() % 3;
+        self.state.update(&piece[..whole], &mut self.b64);
+        self.carry.extend_from_slice(&piece[whole..]);
+    }
+
+    /// The digest; `ext` is the file's extension (only Cloudflare's digest uses it).
+    pub fn finish(mut self, ext: &str) -> Digest {
+        if !self.carry.is_empty() {
+            let carry = std::mem::take(&mut self.carry);
+            self.state.update(&carry, &mut self.b64);
+        }
+        self.state.finish(ext)
+    }
 }
 
 /// Hashes a file from disk.
@@ -242,6 +304,23 @@ mod tests {
             (b"message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
         ] {
             assert_eq!(hash_bytes(content, DigestKind::Md5, "").as_str(), want);
+        }
+    }
+
+    #[test]
+    fn pieces_of_any_length_hash_as_the_whole() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        for kind in [
+            DigestKind::CfBlake3,
+            DigestKind::Sha1,
+            DigestKind::Sha256,
+            DigestKind::Md5,
+        ] {
+            let mut h = Hasher::new(kind);
+            for piece in data.chunks(1).take(5).chain(data[5..].chunks(997)) {
+                h.update(piece);
+            }
+            assert_eq!(h.finish("js"), hash_bytes(&data, kind, "js"), "{kind:?}");
         }
     }
 

@@ -34,10 +34,12 @@ pub fn hash_files(
     cancel: &CancellationToken,
 ) -> Result<HashOutcome> {
     let cached = |f: &FileEntry| {
-        known
-            .get(&path_key(&f.abs))
-            .filter(|c| c.matches(f))
-            .map(|c| c.digest.clone())
+        // A UTF-8 path is its own key; only others need the lossy conversion's allocation.
+        let hit = match f.abs.to_str() {
+            Some(key) => known.get(key),
+            None => known.get(&path_key(&f.abs)),
+        };
+        hit.filter(|c| c.matches(f)).map(|c| c.digest.clone())
     };
     let mut digests: Vec<Option<Digest>> = files.iter().map(cached).collect();
     let to_read: Vec<usize> = (0..files.len()).filter(|&i| digests[i].is_none()).collect();

@@ -239,8 +239,8 @@ impl Provider for LocalProvider {
         DigestKind::Sha256
     }
 
-    fn upload_concurrency(&self) -> usize {
-        4
+    fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::fixed(4)
     }
 
     async fn verify_credentials(&self, _cx: &Cx) -> Result<AccountInfo> {

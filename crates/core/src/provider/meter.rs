@@ -5,8 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
-
 use crate::progress::{Progress, ProgressSink, Throttle};
 
 /// Counts what the platform has received across all parallel batches.
@@ -132,17 +130,16 @@ impl Attempt {
         self.0.meter.files_done.fetch_sub(files, Ordering::Relaxed);
     }
 
-    /// A request body that streams a file from disk in chunks, counting bytes as they go, so
-    /// no file is ever held whole in memory.
-    pub async fn file_body(&self, path: &Path) -> std::io::Result<reqwest::Body> {
-        let file = tokio::fs::File::open(path).await?;
+    /// A request body with the file at `path`, which must still be `size` bytes long, counting
+    /// bytes as the connection takes them. Small files are read whole, larger ones streamed in
+    /// chunks, so no large file is ever held whole in memory (see [`super::body`]).
+    pub async fn file_body(
+        &self,
+        path: &Path,
+        size: u64,
+    ) -> Result<reqwest::Body, super::body::BodyError> {
         let attempt = self.clone();
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect_ok(
-            move |chunk| {
-                attempt.add_bytes(chunk.len() as u64);
-            },
-        );
-        Ok(reqwest::Body::wrap_stream(stream))
+        super::body::file_body(path, size, move |n| attempt.add_bytes(n)).await
     }
 }
 

@@ -14,6 +14,7 @@
 //! history — is the engine's, written once.
 
 pub mod amplify;
+pub mod body;
 pub mod cloudflare;
 pub mod local;
 mod meter;
@@ -28,6 +29,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::concurrency::Concurrency;
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::hash::{Digest, DigestKind};
@@ -177,9 +179,11 @@ pub trait Provider: Send + Sync {
         Ok(())
     }
 
-    /// How many batches may upload at once.
-    fn upload_concurrency(&self) -> usize {
-        8
+    /// How many batches may upload at once: where the engine's adaptive limit starts, and the
+    /// cap it never passes (the platform's documented limit, or its official client's
+    /// concurrency). See [`crate::concurrency`].
+    fn upload_concurrency(&self) -> Concurrency {
+        Concurrency::adaptive(4, 8)
     }
 
     /// Checks the credentials with the platform and says whose they are.

@@ -112,11 +112,18 @@ pub struct UploadSession {
     pub script: String,
     /// `"/path" → (hash, size)`.
     pub manifest: BTreeMap<String, (String, u64)>,
+    /// For each hash: the extensions of its paths and the declared size (what an uploaded
+    /// part is checked against), worked out once per session rather than once per request.
+    pub expected: Arc<Expected>,
     /// Hashes still to be uploaded.
     pub missing: HashSet<String>,
     /// The completion JWT once everything is in.
     pub completion: Option<String>,
 }
+
+/// For each hash of a Workers upload session: the extensions of its paths and the declared
+/// size.
+pub type Expected = HashMap<String, (HashSet<String>, u64)>;
 
 /// Everything behind the Cloudflare lock.
 #[derive(Debug, Default)]

@@ -13,7 +13,7 @@ use super::envelope::{codes, ok, ok_status, CfError, CfResult};
 use super::hash;
 use super::jwt::{self, JwtError};
 use super::pages::json_body;
-use super::state::UploadSession;
+use super::state::{Expected, UploadSession};
 use crate::blobs::Ns;
 use crate::util::b64::B64Decoder;
 use crate::util::req::Req;
@@ -111,6 +111,7 @@ pub async fn session(app: &Arc<App>, req: Req, acc: &str, script: &str) -> CfRes
         UploadSession {
             account: acc.into(),
             script: script.into(),
+            expected: Arc::new(expected(&manifest)),
             manifest,
             missing,
             completion,
@@ -204,20 +205,25 @@ pub async fn upload(app: &Arc<App>, req: Req, single: Option<String>) -> Respons
 }
 
 /// For each hash of the session: the extensions of its paths and the declared size.
-fn expectations(app: &App, sid: &str) -> Result<HashMap<String, (HashSet<String>, u64)>, CfError> {
+fn expectations(app: &App, sid: &str) -> Result<Arc<Expected>, CfError> {
     let g = app.cf.lock();
     let s = g
         .sessions
         .get(sid)
         .ok_or_else(|| CfError::new(404, 10007, "Upload session not found"))?;
+    Ok(s.expected.clone())
+}
+
+/// For each hash of a manifest: the extensions of its paths and the declared size.
+fn expected(manifest: &BTreeMap<String, (String, u64)>) -> HashMap<String, (HashSet<String>, u64)> {
     let mut m: HashMap<String, (HashSet<String>, u64)> = HashMap::new();
-    for (path, (h, size)) in &s.manifest {
+    for (path, (h, size)) in manifest {
         let e = m
             .entry(h.clone())
             .or_insert_with(|| (HashSet::new(), *size));
         e.0.insert(hash::extension(path).to_string());
     }
-    Ok(m)
+    m
 }
 
 async fn upload_inner(app: &Arc<App>, req: Req, sid: &str, single: Option<String>) -> CfResult {
@@ -274,7 +280,7 @@ async fn upload_inner(app: &Arc<App>, req: Req, sid: &str, single: Option<String
 /// Streams one asset to disk, decoding base64 when asked, and checks hash and size.
 async fn store_part<S, E>(
     app: &App,
-    expect: &HashMap<String, (HashSet<String>, u64)>,
+    expect: &Expected,
     h: &str,
     content_type: Option<String>,
     stream: S,

@@ -45,6 +45,7 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
     let method = req.method.clone();
     match (method, path.as_str()) {
         (Method::GET, "/_emulator/health") => reply(StatusCode::OK, json!({"ok": true})),
+        (Method::POST | Method::PUT, "/_emulator/sink") => sink(req.body).await,
         (Method::POST, "/_emulator/faults") => {
             let v = match json_body(req).await {
                 Ok(v) => v,
@@ -129,6 +130,21 @@ pub async fn handle(app: &Arc<App>, req: Req) -> Response {
         }
         _ => not_found(&req.path),
     }
+}
+
+/// Reads a request body to the end and keeps nothing: the benchmarks' transfer floor, what
+/// sending bytes to this server costs when nothing is done with them.
+async fn sink(body: axum::body::Body) -> Response {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut bytes = 0u64;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => bytes += c.len() as u64,
+            Err(e) => return bad(format!("the body broke off: {e}")),
+        }
+    }
+    reply(StatusCode::OK, json!({ "bytes": bytes }))
 }
 
 fn state(app: &App) -> Value {

@@ -259,3 +259,25 @@ async fn dropping_the_emulator_stops_the_server() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert!(client.get(&url).send().await.is_err());
 }
+
+#[tokio::test]
+async fn the_sink_reads_a_streamed_body_and_keeps_nothing() {
+    let e = start().await;
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = (0..8)
+        .map(|_| Ok(bytes::Bytes::from(vec![7u8; 100_000])))
+        .collect();
+    let r = e
+        .client
+        .post(e.url("/_emulator/sink"))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v, json!({"bytes": 800_000}));
+    let state = e.control(Method::GET, "/_emulator/state", None).await;
+    assert_eq!(state["blobs"], json!({}));
+}

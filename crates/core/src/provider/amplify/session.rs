@@ -2,7 +2,7 @@
 //! (`specs/amplify.md` §1.2 steps 1–5).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,8 +22,13 @@ use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, P
 
 /// How long to wait for a started job, as the Amplify CLI does (§1.2: 10 minutes).
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
-/// GetJob every 3 s at most (§1.2), sooner at first: most jobs finish quickly.
-const POLL_FIRST: Duration = Duration::from_millis(250);
+/// GetJob every 3 s at most (§1.2), sooner at first: most jobs finish quickly. The first
+/// look comes after 25 ms and the wait doubles, but stays at most [`POLL_EARLY_MAX`] for the
+/// first [`POLL_EARLY`], so a job that takes a second is seen within a fifth of one: about
+/// fifty GetJob calls for a job that runs the whole early window.
+const POLL_FIRST: Duration = Duration::from_millis(25);
+const POLL_EARLY_MAX: Duration = Duration::from_millis(200);
+const POLL_EARLY: Duration = Duration::from_secs(10);
 const POLL_MAX: Duration = Duration::from_secs(3);
 
 /// A deployment created but not yet started.
@@ -95,17 +100,13 @@ impl AmplifySession {
         );
         let total = manifest.total_bytes.max(1);
         tokio::task::spawn_blocking(move || {
-            let (mut read, mut counted) = (0u64, 0u64);
-            let mut current = String::new();
-            zip::build(&manifest.files, &dir, &cancel, |file, n| {
-                if current != file.path.as_str() {
-                    current = file.path.to_string();
-                    attempt.file_started(&current);
-                }
-                read += n;
+            let (read, counted) = (AtomicU64::new(0), AtomicU64::new(0));
+            zip::build(&manifest.files, manifest.kind, &dir, &cancel, |file, n| {
+                attempt.file_started(file.path.as_str());
+                let read = read.fetch_add(n, Ordering::Relaxed) + n;
                 let due = (share as u128 * read as u128 / total as u128) as u64;
-                attempt.add_bytes(due.saturating_sub(counted));
-                counted = counted.max(due);
+                let before = counted.fetch_max(due, Ordering::Relaxed);
+                attempt.add_bytes(due.saturating_sub(before));
             })
         })
         .await
@@ -239,7 +240,12 @@ impl AmplifySession {
                     return Err(Error::Cancelled);
                 }
             }
-            delay = (delay * 2).min(POLL_MAX);
+            let cap = if started.elapsed() < POLL_EARLY {
+                POLL_EARLY_MAX
+            } else {
+                POLL_MAX
+            };
+            delay = (delay * 2).min(cap);
         }
     }
 }

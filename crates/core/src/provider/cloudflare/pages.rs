@@ -106,8 +106,9 @@ impl Provider for PagesProvider {
         }
     }
 
-    fn upload_concurrency(&self) -> usize {
-        UPLOAD_CONCURRENCY
+    /// wrangler's three to start with, up to [`UPLOAD_CONCURRENCY`] while the API keeps up.
+    fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::adaptive(3, UPLOAD_CONCURRENCY)
     }
 
     async fn verify_credentials(&self, cx: &Cx) -> Result<AccountInfo> {
@@ -320,7 +321,9 @@ impl PagesSession {
     async fn wait_until_live(&self, cx: &Cx, created: Deployment) -> Result<Deployment> {
         let path = format!("{}/deployments/{}", self.project_path(), created.id);
         let started = Instant::now();
-        let mut delay = Duration::from_millis(250);
+        // A first look after 25 ms, doubling: a small deployment is often live by then, and
+        // the quick looks add only a handful of requests before the usual rhythm.
+        let mut delay = Duration::from_millis(25);
         let mut shown = String::new();
         let mut current = created;
         loop {

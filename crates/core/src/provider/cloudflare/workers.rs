@@ -177,8 +177,9 @@ impl Provider for WorkersProvider {
         DigestKind::CfBlake3
     }
 
-    fn upload_concurrency(&self) -> usize {
-        UPLOAD_CONCURRENCY
+    /// wrangler's three to start with, up to [`UPLOAD_CONCURRENCY`] while the API keeps up.
+    fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::adaptive(3, UPLOAD_CONCURRENCY)
     }
 
     /// A Pages `_worker.js` would be published as a readable file, source and all; wrangler

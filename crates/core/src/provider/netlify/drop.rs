@@ -127,8 +127,8 @@ impl Provider for DropProvider {
         paths::check_files(PLATFORM, files)
     }
 
-    fn upload_concurrency(&self) -> usize {
-        super::UPLOAD_CONCURRENCY
+    fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::fixed(super::UPLOAD_CONCURRENCY)
     }
 
     async fn verify_credentials(&self, _cx: &Cx) -> Result<AccountInfo> {

@@ -269,8 +269,9 @@ impl Provider for NetlifyProvider {
         paths::check_files(PLATFORM, files)
     }
 
-    fn upload_concurrency(&self) -> usize {
-        UPLOAD_CONCURRENCY
+    /// Never above the API's limit; lower while Netlify pushes back.
+    fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::fixed(UPLOAD_CONCURRENCY)
     }
 
     /// `GET /user` says whose token it is; `GET /accounts` which team sites go to.

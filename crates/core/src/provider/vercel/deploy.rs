@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::api::{api_error, parse, Api, ApiError, PLATFORM};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::provider::body::BodyError;
 use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Published};
 use crate::retry::retry;
 
@@ -230,12 +231,12 @@ impl VercelDeploy {
 }
 
 /// The CLI's polling rhythm (§6: 1 s for the first 15 s, then 5 s to a minute, 15 s to five
-/// minutes, then 30 s), with two quicker first looks so a small site is not kept waiting.
+/// minutes, then 30 s), with quicker first looks (25 ms, doubling) so a small site is not
+/// kept waiting.
 pub(crate) fn poll_delay(round: u32, elapsed: Duration) -> Duration {
     let secs = elapsed.as_secs();
     Duration::from_millis(match (round, secs) {
-        (0, _) => 250,
-        (1, _) => 500,
+        (0..=5, _) => 25 << round,
         (_, 0..=14) => 1000,
         (_, 15..=59) => 5000,
         (_, 60..=299) => 15_000,
@@ -265,16 +266,15 @@ impl DeploySession for VercelDeploy {
                 path: shown.to_string(),
                 reason: e.to_string(),
             };
-            let size = tokio::fs::metadata(&file.abs)
-                .await
-                .map_err(unreadable)?
-                .len();
-            if size != file.size {
-                return Err(Error::FileChanged {
-                    path: shown.to_string(),
-                });
-            }
-            let body = attempt.file_body(&file.abs).await.map_err(unreadable)?;
+            let body = match attempt.file_body(&file.abs, file.size).await {
+                Ok(body) => body,
+                Err(BodyError::Unreadable(e)) => return Err(unreadable(e)),
+                Err(BodyError::Changed) => {
+                    return Err(Error::FileChanged {
+                        path: shown.to_string(),
+                    })
+                }
+            };
             let path = "/v2/files";
             let request = self
                 .api

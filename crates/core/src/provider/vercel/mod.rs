@@ -32,9 +32,10 @@ const MAX_NAME: usize = 100;
 /// `lstat().mode`; static hosting ignores the permission bits).
 const FILE_MODE: u32 = 0o100_644;
 
-/// Uploads in flight. The CLI keeps 50 (§5 step 4); fewer saturate an uplink as well with
-/// fewer connections.
-const UPLOAD_CONCURRENCY: usize = 32;
+/// Uploads in flight: at most the CLI's 50 (§5 step 4), starting from 16 and growing while
+/// the server keeps up (fewer saturate most uplinks as well, with fewer connections).
+const UPLOAD_CONCURRENCY: usize = 50;
+const UPLOAD_CONCURRENCY_START: usize = 16;
 
 /// The settings that make Vercel serve the folder exactly as it is: no framework, no build,
 /// no install, and the folder itself as the output (§7.1). Without them the "Other" preset
@@ -221,8 +222,8 @@ impl Provider for VercelProvider {
         DigestKind::Sha1
     }
 
-    fn upload_concurrency(&self) -> usize {
-        UPLOAD_CONCURRENCY
+    fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
+        crate::concurrency::Concurrency::adaptive(UPLOAD_CONCURRENCY_START, UPLOAD_CONCURRENCY)
     }
 
     /// `GET /v2/user` (§1.3: a 403 there means an invalid token), and the team if one is set.
