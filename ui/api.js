@@ -36,7 +36,7 @@ export const api = {
   },
 
   /** Opens an http(s) address in the browser (the capability allows nothing else). */
-  openUrl: (url) => invoke('plugin:opener|open_url', { url }),
+  openUrl: (url) => invoke('open_in_browser', { address: url }),
   copy: (text) => invoke('plugin:clipboard-manager|write_text', { text }),
 
   /** Calls `handler(paths)` when folders are dropped, `onHover(bool)` while dragging. */

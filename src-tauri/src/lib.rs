@@ -5,6 +5,7 @@
 //! - [`tray`]: close-to-tray while a site is watched or a deploy runs;
 //! - [`notify`], [`qr`]: the end-of-deploy notification and the live URL's QR code.
 
+pub mod browser;
 pub mod commands;
 pub mod error;
 pub mod notify;
@@ -73,6 +74,7 @@ pub fn run() {
             commands::forget_site,
             commands::set_site_watch,
             commands::qr_code,
+            browser::open_in_browser,
             commands::page_ready,
         ])
         .run(tauri::generate_context!())
