@@ -64,10 +64,15 @@ test-ui:
 # Screenshots of every screen: target/gui-screenshots/.
 TAURI_DRIVER := .tools/bin/tauri-driver
 # Built with --workspace, like `make test`, so features unify the same way and nothing rebuilds.
+# Then the run's output (the app's and WebKit's logs included), the sandboxes' databases and
+# the text each screenshot shows are checked for credentials, like the CLI's.
+GUI_ARTIFACTS := $(ARTIFACTS)/gui
 test-gui: deps-test $(TAURI_DRIVER)
 	$(CARGO) build --workspace --all-targets
-	xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
-	  $(CARGO) test --workspace --test gui -- --ignored --test-threads=1
+	rm -rf $(GUI_ARTIFACTS) target/gui-screenshots && mkdir -p $(GUI_ARTIFACTS)
+	SITEDROP_TEST_ARTIFACTS=$(GUI_ARTIFACTS) bash -o pipefail -c 'xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
+	  $(CARGO) test --workspace --test gui -- --ignored --test-threads=1 --nocapture 2>&1 | tee $(GUI_ARTIFACTS)/run.log'
+	scripts/check-no-secrets.sh $(TEST_SECRETS) -s not_a_real_token $(GUI_ARTIFACTS) target/gui-screenshots
 
 $(TAURI_DRIVER):
 	$(CARGO) install tauri-driver --version 2.1.0 --locked --root .tools

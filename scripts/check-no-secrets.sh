@@ -2,7 +2,8 @@
 # Fails when a credential shows up where it must never be: in Sitedrop's data folder (the
 # history database and its journal, locks, local sites), in captured stdout/stderr, in logs,
 # in text taken from screenshots. Used by the CLI tests (tests/secrets_leak.rs), after the
-# whole test run (`make test`), and meant for the GUI run too.
+# whole test run (`make test`), and after the GUI run (`make test-gui`: its output, databases
+# and the text of every screenshot).
 #
 # Usage: check-no-secrets.sh [-s SECRET]... PATH...
 #   PATH     files or folders, searched recursively; binary files (SQLite) included

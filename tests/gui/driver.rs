@@ -285,6 +285,13 @@ impl Gui {
         if let Ok(png) = self.rt.block_on(self.client().screenshot()) {
             let _ = std::fs::write(self.shots.join(format!("{name}.png")), png);
         }
+        // What the screenshot shows, as text, for `scripts/check-no-secrets.sh`: the page's
+        // text and every field's value that is drawn in clear (password fields are masked).
+        let visible = "return document.body.innerText + '\\n' + [...document.querySelectorAll('input, textarea')].filter((f) => f.type !== 'password').map((f) => f.value).join('\\n');";
+        if let Ok(text) = self.rt.block_on(self.client().execute(visible, vec![])) {
+            let text = text.as_str().unwrap_or_default().to_string();
+            let _ = std::fs::write(self.shots.join(format!("{name}.txt")), text);
+        }
     }
 
     /// Ends the session and waits until the app has quit, so the next launch starts afresh
