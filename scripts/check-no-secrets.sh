@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     -s) [ $# -ge 2 ] || { echo "check-no-secrets: -s needs a value" >&2; exit 2; }
         secrets+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) paths+=("$1"); shift ;;
   esac
 done
