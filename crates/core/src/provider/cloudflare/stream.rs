@@ -13,7 +13,6 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -169,10 +168,9 @@ fn produce(
                 let start = out.len();
                 let encoded = base64_len(n as u64) as usize;
                 out.resize(start + encoded, 0);
-                base64::engine::general_purpose::STANDARD
-                    .encode_slice(&buf[..n], &mut out[start..])
-                    .map_err(|_| changed())?;
-                hasher.update(&out[start..]);
+                let encoded = base64_simd::STANDARD
+                    .encode(&buf[..n], base64_simd::Out::from_slice(&mut out[start..]));
+                hasher.update(encoded);
                 raw += n as u64;
                 if out.len() >= FLUSH && !flush(&mut out, &mut raw) {
                     return Ok(());
@@ -213,6 +211,7 @@ mod tests {
     use super::*;
     use crate::hash::{hash_bytes, DigestKind};
     use crate::provider::UploadMeter;
+    use base64::Engine as _;
 
     fn piece(dir: &std::path::Path, name: &str, bytes: &[u8]) -> FilePiece {
         let abs = dir.join(name);
