@@ -219,13 +219,27 @@ pub async fn json_body<T: serde::de::DeserializeOwned>(
         .bytes()
         .await
         .map_err(|e| network_error(platform, &e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
+    parse_json(platform, status, &bytes)
+}
+
+/// A body already read, as JSON; anything else (an HTML error page, a body cut short) is a
+/// [`Error::BadResponse`] that quotes the start of what came.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    platform: Platform,
+    status: reqwest::StatusCode,
+    bytes: &[u8],
+) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::BadResponse {
         platform,
         detail: format!(
             "HTTP {}: {}{}",
             status.as_u16(),
-            body_preview(&bytes),
-            if e.is_eof() { " (cut off)" } else { "" }
+            body_preview(bytes),
+            if e.is_eof() && !bytes.is_empty() {
+                " (cut off)"
+            } else {
+                ""
+            }
         ),
     })
 }

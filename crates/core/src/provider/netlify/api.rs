@@ -159,19 +159,7 @@ impl Api {
 /// Reads a successful answer. Netlify always answers with a JSON document; an empty or
 /// garbled one is a (retryable) bad answer, as it breaks netlify-cli too (§1).
 pub(crate) fn parse<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::BadResponse {
-        platform: PLATFORM,
-        detail: format!(
-            "HTTP {}: {}{}",
-            status.as_u16(),
-            body_preview(bytes),
-            if e.is_eof() && !bytes.is_empty() {
-                " (cut off)"
-            } else {
-                ""
-            }
-        ),
-    })
+    crate::http::parse_json(PLATFORM, status, bytes)
 }
 
 /// Netlify's own words from an error body: `{"code","message"}` (the documented shape) or the

@@ -190,19 +190,7 @@ impl Api {
 
 /// Reads a successful JSON answer; garbage is a (retryable) bad answer.
 pub(crate) fn parse<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::BadResponse {
-        platform: PLATFORM,
-        detail: format!(
-            "HTTP {}: {}{}",
-            status.as_u16(),
-            body_preview(bytes),
-            if e.is_eof() && !bytes.is_empty() {
-                " (cut off)"
-            } else {
-                ""
-            }
-        ),
-    })
+    crate::http::parse_json(PLATFORM, status, bytes)
 }
 
 /// An unsuccessful answer to a request for `path`, in words (§9). Never includes the
