@@ -507,5 +507,23 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
         "a site no longer watched published by itself"
     );
     assert_served(sb.local_port, host, &folder); // still the last publish, not the edit
+
+    // Watched again, then the window is closed: Sitedrop stays (in the tray) and keeps
+    // publishing edits.
+    gui.click("#watch-toggle");
+    gui.wait("#watch-section[data-state='watching']");
+    gui.wait_text("#site-list", "watching");
+    wait_until("the catch-up of the edit made while unwatched", || {
+        fetch(sb.local_port, host, "/").2 == b"<h1>not watched</h1>"
+    });
+    assert!(gui.window_shown());
+    gui.request_close();
+    wait_until("the window to hide", || !gui.window_shown());
+    assert!(gui.app_running(), "closing the window quit a watching app");
+    let hidden: &[u8] = b"<h1>edited with the window closed</h1>";
+    std::fs::write(folder.join("index.html"), hidden).expect("edit");
+    wait_until("a publish with the window closed", || {
+        fetch(sb.local_port, host, "/").2 == hidden
+    });
     gui.close();
 }
