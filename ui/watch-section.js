@@ -75,7 +75,7 @@ export function watchSection(site) {
     toggle.disabled = busy || (!on && !published);
     el.dataset.state = on ? (status ? status.state : 'starting') : 'off';
     const text = on ? d.text : 'Off: publish by pressing “Publish again”.';
-    const key = JSON.stringify([text, d.reason]);
+    const key = JSON.stringify([text, d.reason, d.canResume]);
     if (key !== shown) {
       shown = key;
       statusLine.className = `watch-status tone-${d.tone}`;
@@ -85,7 +85,9 @@ export function watchSection(site) {
         fill(
           paused,
           h('p', { id: 'watch-paused-reason' }, d.reason),
-          h('button', { class: 'btn btn-small', type: 'button', id: 'watch-resume', 'data-focus': 'watch-resume', onclick: () => change(true) }, 'Resume watching'),
+          d.canResume
+            ? h('button', { class: 'btn btn-small', type: 'button', id: 'watch-resume', 'data-focus': 'watch-resume', onclick: () => change(true) }, 'Resume watching')
+            : null,
         );
       } else {
         fill(paused);

@@ -3,14 +3,15 @@
 // progress and outcome with the same panels. Pure: unit-tested in ui/tests/watch.test.js.
 //
 // The app sends `{ status, event }` on `watch://update` (status: `{ site_id, state, reason,
-// pending }`, state one of starting | watching | changed | deploying | paused; event: the
+// pending, resumes_by_itself }`, state one of starting | watching | changed | deploying | paused; event: the
 // engine's watch event, tagged by `event`) and `{ site_id, progress }` on `watch://progress`.
 
 import { initial, reduce } from './progress.js';
 
 /**
  * What a watch's status looks like: `tone` (off | watching | busy | paused) for colour,
- * `text` for the status line, `short` for the sidebar, and `reason` when paused.
+ * `text` for the status line, `short` for the sidebar, and when paused the `reason` and
+ * whether a Resume button helps (`canResume`).
  */
 export function describeWatch(status) {
   if (!status) return { tone: 'off', text: 'Off', short: null, reason: null };
@@ -29,7 +30,8 @@ export function describeWatch(status) {
         reason: null,
       };
     case 'paused':
-      return { tone: 'paused', text: 'Paused', short: 'watching paused', reason: status.reason || 'Watching stopped.' };
+      // A vanished folder is waited for; anything else needs a person, then Resume.
+      return { tone: 'paused', text: 'Paused', short: 'watching paused', reason: status.reason || 'Watching stopped.', canResume: !status.resumes_by_itself };
     default:
       return { tone: 'watching', text: 'Watching', short: 'watching', reason: null };
   }

@@ -110,6 +110,7 @@ mod tests {
                 state,
                 reason: reason.map(str::to_string),
                 pending: false,
+                resumes_by_itself: false,
             },
             event,
         }

@@ -8,6 +8,7 @@
 //! it, the page only mirrors it.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,6 +56,9 @@ pub struct WatchStatus {
     pub reason: Option<String>,
     /// Changes arrived during a publish: another one follows it.
     pub pending: bool,
+    /// Paused because the folder is gone: the engine resumes by itself when it comes back
+    /// (restarting the watch meanwhile would only fail, and lose that).
+    pub resumes_by_itself: bool,
 }
 
 /// Said when a watch ended without saying why (its OS watch went away).
@@ -67,6 +71,7 @@ impl WatchStatus {
             state,
             reason,
             pending: false,
+            resumes_by_itself: false,
         }
     }
 
@@ -146,6 +151,7 @@ pub struct Watches {
 
 struct Slot {
     generation: u64,
+    folder: PathBuf,
     status: WatchStatus,
     /// `None` while starting, or when the watch could not start (paused).
     handle: Option<WatchHandle>,
@@ -169,6 +175,7 @@ impl Watches {
             site.id,
             Slot {
                 generation,
+                folder: site.folder.clone(),
                 status: starting.clone(),
                 handle: None,
             },
@@ -252,7 +259,11 @@ impl Watches {
         let slot = slots
             .get_mut(&site_id)
             .filter(|s| s.generation == generation)?;
-        let next = slot.status.after(event);
+        let mut next = slot.status.after(event);
+        if matches!(event, WatchEvent::Paused { .. }) {
+            // The engine waits for a vanished folder to come back, and only for that.
+            next.resumes_by_itself = !slot.folder.is_dir();
+        }
         if matches!(event, WatchEvent::Stopped) && next == slot.status {
             return None; // The end of a paused watch: the pause was news, this is not.
         }
@@ -347,13 +358,14 @@ fn app_reporter(app: &AppHandle) -> Reporter {
     }
 }
 
-/// Starts watching a site (or resumes a paused watch). A watch already running is left as is.
+/// Starts watching a site (or resumes a paused watch). A watch already running, or waiting for
+/// its folder to come back, is left as is.
 /// Edits made while the site was not watched are published at once (`catch_up`).
 pub async fn start_site(app: &AppHandle, site_id: i64) -> AppResult<Option<WatchStatus>> {
     let state = app.state::<AppState>();
     let watches = state.watches.clone();
     if let Some(status) = watches.status(site_id) {
-        if status.state != WatchState::Paused {
+        if status.state != WatchState::Paused || status.resumes_by_itself {
             return Ok(Some(status));
         }
     }
@@ -507,6 +519,53 @@ mod tests {
         );
         assert!(watches.stop(site.id).await);
         assert_eq!(watches.summary(), Summary::default());
+    }
+
+    #[tokio::test]
+    async fn a_vanished_folder_pauses_the_watch_until_it_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let folder = dir.path().join("site");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("index.html"), "<h1>hi</h1>").unwrap();
+        let folder = folder.canonicalize().unwrap();
+        let site = engine.history().site_for(&folder, Platform::Local).unwrap();
+        let watches = Arc::new(Watches::default());
+        let (report, _) = collecting();
+        let options = WatchOptions {
+            catch_up: false,
+            ..WatchOptions::default()
+        };
+        watches
+            .start(&engine, &site, options, report)
+            .await
+            .unwrap();
+        let state_is = |want: WatchState| {
+            let watches = watches.clone();
+            async move {
+                let deadline = std::time::Instant::now() + Duration::from_secs(15);
+                loop {
+                    let status = watches.status(site.id).unwrap();
+                    if status.state == want {
+                        return status;
+                    }
+                    assert!(std::time::Instant::now() < deadline, "never {want:?}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        state_is(WatchState::Watching).await;
+
+        std::fs::remove_dir_all(&folder).unwrap();
+        let paused = state_is(WatchState::Paused).await;
+        assert!(paused.resumes_by_itself, "{paused:?}");
+        assert!(paused.reason.unwrap().contains("moved or deleted"));
+
+        std::fs::create_dir_all(&folder).unwrap();
+        let back = state_is(WatchState::Watching).await;
+        assert!(!back.resumes_by_itself);
+        watches.stop_all().await;
+        assert!(watches.statuses().is_empty());
     }
 
     #[tokio::test]

@@ -475,11 +475,15 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
     gui.wait("#watch-section[data-state='watching']");
     gui.shot("04-caught-up-after-restart");
 
-    // The folder goes away: watching pauses, says why, offers Resume, and notifies.
+    // The folder goes away: watching pauses, says why and what to do, and notifies.
     std::fs::remove_dir_all(&folder).expect("delete the folder");
     gui.wait("#watch-section[data-state='paused']");
     gui.wait_text("#watch-paused", "moved or deleted");
-    gui.wait("#watch-resume");
+    gui.wait_text("#watch-paused", "It resumes if the folder comes back");
+    assert!(
+        !gui.exists("#watch-resume"),
+        "Resume would only fail while the folder is gone"
+    );
     gui.wait_text("#site-list", "watching paused");
     notifications.wait_for("Watching journal is paused");
     gui.shot("05-paused-folder-gone");
@@ -525,5 +529,21 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
     wait_until("a publish with the window closed", || {
         fetch(sb.local_port, host, "/").2 == hidden
     });
+    gui.close();
+
+    // A folder missing when the app starts: watching cannot start, says so, and resumes at a
+    // press of Resume once the folder is back.
+    std::fs::remove_dir_all(&folder).expect("delete the folder");
+    let gui = Gui::launch(&env, "watch");
+    gui.wait("#watch-section[data-state='paused']");
+    gui.wait_text("#watch-paused", "does not exist");
+    gui.shot("06-paused-at-start");
+    let folder = sb.folder("journal", FILES);
+    gui.click("#watch-resume");
+    gui.wait("#watch-section[data-state='watching']");
+    wait_until("the publish after Resume", || {
+        fetch(sb.local_port, host, "/").2 == FILES[0].1
+    });
+    assert_served(sb.local_port, host, &folder);
     gui.close();
 }

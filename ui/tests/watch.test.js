@@ -16,6 +16,9 @@ test('each watch state has its words; a pause carries its reason', () => {
   const paused = describeWatch({ state: 'paused', reason: 'The folder was moved or deleted.' });
   assert.deepEqual([paused.tone, paused.text, paused.reason], ['paused', 'Paused', 'The folder was moved or deleted.']);
   assert.equal(describeWatch({ state: 'paused', reason: null }).reason, 'Watching stopped.');
+  assert.equal(paused.canResume, true, 'a pause that needs a person offers Resume');
+  const waiting = describeWatch({ state: 'paused', reason: 'It resumes if the folder comes back.', resumes_by_itself: true });
+  assert.equal(waiting.canResume, false, 'a vanished folder is waited for');
 });
 
 test('an automatic publish becomes a run: started, fed progress, finished live', () => {
