@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { normalize } from './errors.js';
 import { initial, reduce } from './progress.js';
-import { changesHistory, foldWatchEvent, foldWatchProgress } from './watch.js';
+import { changesHistory, foldWatchEvent, foldWatchProgress, mergeSnapshot, newer } from './watch.js';
 
 export const state = {
   overview: { sites: [], accounts: [], local: { port: 0, serving: false, error: null } },
@@ -45,7 +45,7 @@ export function siteById(id) {
 export async function refresh() {
   try {
     state.overview = await api.overview();
-    state.watches = new Map((state.overview.watches || []).map((w) => [w.site_id, w]));
+    state.watches = mergeSnapshot(state.watches, state.overview.watches);
     state.settings = state.overview.settings || state.settings;
     state.loaded = true;
   } catch (e) {
@@ -127,7 +127,7 @@ export function watchOf(siteId) {
 /** Turns watching a site on (or resumes it) or off. Throws `{ kind, message }` on failure. */
 export async function setWatch(siteId, on) {
   const status = await api.setSiteWatch(siteId, on);
-  if (status) state.watches.set(siteId, status);
+  if (status) state.watches.set(siteId, newer(state.watches.get(siteId), status));
   else state.watches.delete(siteId);
   await refresh();
 }
@@ -139,7 +139,7 @@ export async function saveSettings(settings) {
 
 /** A watch's news from the app (`watch://update`). */
 export function onWatchUpdate({ status, event }) {
-  state.watches.set(status.site_id, status);
+  state.watches.set(status.site_id, newer(state.watches.get(status.site_id), status));
   const site = siteById(status.site_id);
   if (site) {
     const key = siteKey(site.folder, site.platform);

@@ -3,7 +3,7 @@
 // progress and outcome with the same panels. Pure: unit-tested in ui/tests/watch.test.js.
 //
 // The app sends `{ status, event }` on `watch://update` (status: `{ site_id, state, reason,
-// pending, resumes_by_itself }`, state one of starting | watching | changed | deploying | paused; event: the
+// pending, resumes_by_itself, seq }`, state one of starting | watching | changed | deploying | paused; event: the
 // engine's watch event, tagged by `event`) and `{ site_id, progress }` on `watch://progress`.
 
 import { initial, reduce } from './progress.js';
@@ -35,6 +35,28 @@ export function describeWatch(status) {
     default:
       return { tone: 'watching', text: 'Watching', short: 'watching', reason: null };
   }
+}
+
+/** The newer of two statuses of one site (`seq` orders them; events and snapshots race). */
+export function newer(known, incoming) {
+  return !known || incoming.seq >= known.seq ? incoming : known;
+}
+
+/**
+ * The page's statuses (a Map by site id) after an `overview` snapshot `{ statuses, seq }`:
+ * a status the page heard of after the snapshot was taken is kept; a site missing from the
+ * snapshot is no longer watched unless the page heard of it since.
+ */
+export function mergeSnapshot(known, snapshot) {
+  const merged = new Map();
+  for (const status of (snapshot && snapshot.statuses) || []) {
+    merged.set(status.site_id, newer(known.get(status.site_id), status));
+  }
+  const taken = (snapshot && snapshot.seq) || 0;
+  for (const [id, status] of known) {
+    if (!merged.has(id) && status.seq > taken) merged.set(id, status);
+  }
+  return merged;
 }
 
 /** A new automatic run for `site`, as `startRun` in store.js shapes manual ones. */

@@ -18,7 +18,7 @@ use tauri_plugin_dialog::DialogExt;
 use crate::error::{AppError, AppResult};
 use crate::settings::Settings;
 use crate::state::{AppState, LocalStatus};
-use crate::watching::{self, WatchStatus};
+use crate::watching::{self, WatchSnapshot, WatchStatus};
 
 /// How often counters (files, bytes) may reach the page: ten times a second is smooth.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -30,7 +30,7 @@ pub struct Overview {
     accounts: Vec<Account>,
     local: LocalStatus,
     /// What each watched site is doing now.
-    watches: Vec<WatchStatus>,
+    watches: WatchSnapshot,
     settings: Settings,
 }
 
@@ -41,7 +41,7 @@ pub fn overview(state: State<'_, AppState>) -> AppResult<Overview> {
         sites: engine.site_summaries()?,
         accounts: engine.history().accounts()?,
         local: state.local(),
-        watches: state.watches.statuses(),
+        watches: state.watches.snapshot(),
         settings: state.settings(),
     })
 }

@@ -111,6 +111,7 @@ mod tests {
                 reason: reason.map(str::to_string),
                 pending: false,
                 resumes_by_itself: false,
+                seq: 1,
             },
             event,
         }

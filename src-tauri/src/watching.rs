@@ -59,6 +59,16 @@ pub struct WatchStatus {
     /// Paused because the folder is gone: the engine resumes by itself when it comes back
     /// (restarting the watch meanwhile would only fail, and lose that).
     pub resumes_by_itself: bool,
+    /// Orders statuses: events and `overview` snapshots reach the page in either order, and
+    /// the page keeps the newest it has seen.
+    pub seq: u64,
+}
+
+/// Every watched site's status at one moment, and the newest `seq` given out by then.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchSnapshot {
+    pub statuses: Vec<WatchStatus>,
+    pub seq: u64,
 }
 
 /// Said when a watch ended without saying why (its OS watch went away).
@@ -72,6 +82,7 @@ impl WatchStatus {
             reason,
             pending: false,
             resumes_by_itself: false,
+            seq: 0,
         }
     }
 
@@ -147,6 +158,8 @@ pub struct Watches {
     slots: Mutex<HashMap<i64, Slot>>,
     /// Tells apart successive watches of one site, so a stopped watch's late events are ignored.
     generation: AtomicU64,
+    /// The last [`WatchStatus::seq`] given out; advanced under the `slots` lock.
+    changes: AtomicU64,
 }
 
 struct Slot {
@@ -170,16 +183,22 @@ impl Watches {
     ) -> Option<WatchStatus> {
         self.stop(site.id).await;
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let starting = WatchStatus::new(site.id, WatchState::Starting, None);
-        lock(&self.slots).insert(
-            site.id,
-            Slot {
-                generation,
-                folder: site.folder.clone(),
-                status: starting.clone(),
-                handle: None,
-            },
-        );
+        {
+            let mut slots = lock(&self.slots);
+            let status = WatchStatus {
+                seq: self.next_seq(),
+                ..WatchStatus::new(site.id, WatchState::Starting, None)
+            };
+            slots.insert(
+                site.id,
+                Slot {
+                    generation,
+                    folder: site.folder.clone(),
+                    status,
+                    handle: None,
+                },
+            );
+        }
         let registry = Arc::downgrade(self);
         let (for_events, reporter) = (site.clone(), report.clone());
         let events: WatchSink = Arc::new(move |event: WatchEvent| {
@@ -218,13 +237,16 @@ impl Watches {
                         (slot.status.clone(), false)
                     }
                     Err(e) => {
-                        slot.status = WatchStatus::new(
-                            site.id,
-                            WatchState::Paused,
-                            Some(format!(
-                                "Watching could not start. {e} Then press “Resume watching”."
-                            )),
-                        );
+                        slot.status = WatchStatus {
+                            seq: self.next_seq(),
+                            ..WatchStatus::new(
+                                site.id,
+                                WatchState::Paused,
+                                Some(format!(
+                                    "Watching could not start. {e} Then press “Resume watching”."
+                                )),
+                            )
+                        };
                         (slot.status.clone(), true)
                     }
                 }),
@@ -267,6 +289,7 @@ impl Watches {
         if matches!(event, WatchEvent::Stopped) && next == slot.status {
             return None; // The end of a paused watch: the pause was news, this is not.
         }
+        next.seq = self.next_seq();
         slot.status = next;
         Some(slot.status.clone())
     }
@@ -295,14 +318,21 @@ impl Watches {
         lock(&self.slots).get(&site_id).map(|s| s.status.clone())
     }
 
-    /// Every watched site's status.
-    pub fn statuses(&self) -> Vec<WatchStatus> {
-        let mut all: Vec<WatchStatus> = lock(&self.slots)
-            .values()
-            .map(|s| s.status.clone())
-            .collect();
-        all.sort_by_key(|s| s.site_id);
-        all
+    /// Every watched site's status, with the moment they describe.
+    pub fn snapshot(&self) -> WatchSnapshot {
+        let slots = lock(&self.slots);
+        let mut statuses: Vec<WatchStatus> = slots.values().map(|s| s.status.clone()).collect();
+        statuses.sort_by_key(|s| s.site_id);
+        WatchSnapshot {
+            statuses,
+            seq: self.changes.load(Ordering::SeqCst),
+        }
+    }
+
+    /// The next status number. Called with the `slots` lock held, so numbers follow the order
+    /// in which statuses are recorded.
+    fn next_seq(&self) -> u64 {
+        self.changes.fetch_add(1, Ordering::SeqCst) + 1
     }
 
     pub fn summary(&self) -> Summary {
@@ -427,6 +457,28 @@ mod tests {
 
     fn status(state: WatchState) -> WatchStatus {
         WatchStatus::new(7, state, None)
+    }
+
+    #[tokio::test]
+    async fn every_recorded_status_is_newer_than_the_last_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let site = engine
+            .history()
+            .site_for(&dir.path().join("gone"), Platform::Local)
+            .unwrap();
+        let watches = Arc::new(Watches::default());
+        let before = watches.snapshot().seq;
+        let (report, seen) = collecting();
+        let status = watches
+            .start(&engine, &site, WatchOptions::default(), report)
+            .await
+            .unwrap();
+        assert!(status.seq > before);
+        assert_eq!(seen.lock().unwrap()[0].status.seq, status.seq);
+        let snapshot = watches.snapshot();
+        assert_eq!(snapshot.seq, status.seq);
+        assert_eq!(snapshot.statuses, vec![status]);
     }
 
     #[test]
@@ -565,7 +617,7 @@ mod tests {
         let back = state_is(WatchState::Watching).await;
         assert!(!back.resumes_by_itself);
         watches.stop_all().await;
-        assert!(watches.statuses().is_empty());
+        assert!(watches.snapshot().statuses.is_empty());
     }
 
     #[tokio::test]
@@ -596,7 +648,7 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "never watching");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(watches.statuses().len(), 1);
+        assert_eq!(watches.snapshot().statuses.len(), 1);
         assert!(watches.stop(site.id).await);
         let told = seen.lock().unwrap().len();
         // Changes after the stop are not watched any more, and its last event ("stopped") was

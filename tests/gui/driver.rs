@@ -147,21 +147,24 @@ impl Gui {
     }
 
     /// Waits for an element matching `css`.
+    /// Any error is retried until the deadline: an element the page redraws while it is
+    /// being found comes back "stale", which only means "look again" (automatic publishes
+    /// redraw the site page by themselves).
     pub fn wait(&self, css: &str) -> Element {
-        let result = self.rt.block_on(
-            self.client()
-                .wait()
-                .at_most(STEP)
-                .for_element(Locator::Css(css)),
-        );
-        match result {
-            Ok(el) => el,
-            Err(e) => {
-                self.shot(&format!("failed-waiting-for-{}", sanitize(css)));
-                panic!(
-                    "no element {css} after {STEP:?}: {e}\npage text:\n{}",
-                    self.text("body")
-                );
+        let deadline = Instant::now() + STEP;
+        loop {
+            match self.rt.block_on(self.client().find(Locator::Css(css))) {
+                Ok(el) => return el,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    self.shot(&format!("failed-waiting-for-{}", sanitize(css)));
+                    panic!(
+                        "no element {css} after {STEP:?}: {e}\npage text:\n{}",
+                        self.text("body")
+                    );
+                }
             }
         }
     }
@@ -238,11 +241,19 @@ impl Gui {
         self.rt.block_on(el.attr(name)).ok().flatten()
     }
 
+    /// Clicks the element matching `css`, finding it again if the page redrew it meanwhile.
     pub fn click(&self, css: &str) {
-        let el = self.wait(css);
-        self.rt
-            .block_on(el.click())
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let deadline = Instant::now() + STEP;
+        loop {
+            let el = self.wait(css);
+            match self.rt.block_on(el.click()) {
+                Ok(()) => return,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     /// Waits until the element is enabled, then clicks it.

@@ -492,7 +492,8 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
     let folder = sb.folder("journal", FILES);
     gui.wait("#watch-section[data-state='watching']");
     wait_until("the publish of the restored folder", || {
-        gui.count(".history-row[data-trigger='watch'][data-status='live']") == 3
+        fetch(sb.local_port, host, "/css/site.css").2 == FILES[1].1
+            && fetch(sb.local_port, host, "/").2 == FILES[0].1
     });
     assert_served(sb.local_port, host, &folder);
     // Turned off, it stays off after a restart.
@@ -520,6 +521,10 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
     wait_until("the catch-up of the edit made while unwatched", || {
         fetch(sb.local_port, host, "/").2 == b"<h1>not watched</h1>"
     });
+    let automatic = ".history-row[data-trigger='watch'][data-status='live']";
+    let newest = ".history-row:first-child[data-trigger='watch'][data-status='live']";
+    wait_until("the history to show that catch-up", || gui.exists(newest));
+    let before = gui.count(automatic);
     assert!(gui.window_shown());
     gui.request_close();
     wait_until("the window to hide", || !gui.window_shown());
@@ -528,6 +533,10 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
     std::fs::write(folder.join("index.html"), hidden).expect("edit");
     wait_until("a publish with the window closed", || {
         fetch(sb.local_port, host, "/").2 == hidden
+    });
+    // The hidden page follows along, so the window shows it all when it comes back.
+    wait_until("the hidden page's history to show it", || {
+        gui.count(automatic) == before + 1 && gui.exists(newest)
     });
     gui.close();
 

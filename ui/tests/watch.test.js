@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { changesHistory, describeWatch, foldWatchEvent, foldWatchProgress } from '../watch.js';
+import { changesHistory, describeWatch, foldWatchEvent, foldWatchProgress, mergeSnapshot, newer } from '../watch.js';
 import { view } from '../progress.js';
 
 const site = { id: 4, folder: '/home/ann/blog', platform: 'local' };
@@ -76,4 +76,33 @@ test('routine watch events change nothing; results refresh the history', () => {
   assert.equal(changesHistory({ event: 'failed' }), true);
   assert.equal(changesHistory({ event: 'changed' }), false);
   assert.equal(changesHistory(null), false);
+});
+
+test('an older status never replaces a newer one, whichever arrives last', () => {
+  const changed = { site_id: 4, state: 'changed', seq: 7 };
+  const watching = { site_id: 4, state: 'watching', seq: 9 };
+  assert.equal(newer(changed, watching), watching);
+  assert.equal(newer(watching, changed), watching);
+  assert.equal(newer(null, changed), changed);
+});
+
+test('a snapshot taken before the latest event does not undo it', () => {
+  // The page heard "watching" (seq 9) while an overview taken at seq 8 was on its way.
+  const known = new Map([[4, { site_id: 4, state: 'watching', seq: 9 }]]);
+  const merged = mergeSnapshot(known, { statuses: [{ site_id: 4, state: 'changed', seq: 8 }], seq: 8 });
+  assert.equal(merged.get(4).state, 'watching');
+  // A newer snapshot wins.
+  const later = mergeSnapshot(known, { statuses: [{ site_id: 4, state: 'deploying', seq: 10 }], seq: 10 });
+  assert.equal(later.get(4).state, 'deploying');
+});
+
+test('a site missing from a snapshot is unwatched, unless the page heard of it since', () => {
+  const known = new Map([
+    [4, { site_id: 4, state: 'watching', seq: 3 }],
+    [5, { site_id: 5, state: 'starting', seq: 12 }],
+  ]);
+  const merged = mergeSnapshot(known, { statuses: [], seq: 10 });
+  assert.equal(merged.has(4), false, 'turned off before the snapshot');
+  assert.equal(merged.get(5).state, 'starting', 'turned on after the snapshot');
+  assert.equal(mergeSnapshot(new Map(), undefined).size, 0);
 });
