@@ -1,5 +1,6 @@
-// The page's only door to Sitedrop: Tauri commands (src-tauri/src/commands.rs) and two plugin
-// calls (open a link in the browser, copy text). Errors arrive as `{ kind, message }`.
+// The page's only door to Sitedrop: Tauri commands (src-tauri/src/commands.rs), two plugin
+// calls (open a link in the browser, copy text) and the app's events about watched sites.
+// Errors arrive as `{ kind, message }`.
 
 const tauri = () => window.__TAURI__;
 const invoke = (cmd, args) => tauri().core.invoke(cmd, args);
@@ -18,6 +19,9 @@ export const api = {
   disconnectAccount: (accountId) => invoke('disconnect_account', { accountId }),
   siteHistory: (siteId, limit = 50) => invoke('site_history', { siteId, limit }),
   forgetSite: (siteId) => invoke('forget_site', { siteId }),
+  /** Turns watching on (or resumes it) or off; resolves to the watch's status, or null. */
+  setSiteWatch: (siteId, watch) => invoke('set_site_watch', { siteId, watch }),
+  saveSettings: (settings) => invoke('save_settings', { settings }),
   qrCode: (text) => invoke('qr_code', { text }),
   cancel: (ticket) => invoke('cancel_deploy', { ticket }),
   pageReady: () => invoke('page_ready'),
@@ -38,6 +42,13 @@ export const api = {
   /** Opens an http(s) address in the browser (the capability allows nothing else). */
   openUrl: (url) => invoke('open_in_browser', { address: url }),
   copy: (text) => invoke('plugin:clipboard-manager|write_text', { text }),
+
+  /** Calls `onUpdate({ status, event })` and `onProgress({ site_id, progress })` for watched sites. */
+  async onWatch(onUpdate, onProgress) {
+    const { listen } = tauri().event;
+    await listen('watch://update', (e) => onUpdate(e.payload));
+    await listen('watch://progress', (e) => onProgress(e.payload));
+  },
 
   /** Calls `handler(paths)` when folders are dropped, `onHover(bool)` while dragging. */
   async onDrop(handler, onHover) {

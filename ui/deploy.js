@@ -54,7 +54,9 @@ function runningPanel(run) {
     counts,
     current,
     warnings,
-    h('div', { class: 'row' }, cancel),
+    run.kind === 'watch'
+      ? h('p', { class: 'muted small', id: 'deploy-auto-note' }, 'Started by itself because files in the folder changed. To stop it, turn off “Keep this site up to date”.')
+      : h('div', { class: 'row' }, cancel),
   );
   let shownWarnings = 0;
   const update = (r) => {
@@ -85,6 +87,12 @@ function runningPanel(run) {
   return { el, update, tick };
 }
 
+const DONE_TITLE = {
+  deploy: 'Your site is live',
+  rollback: 'The earlier version is live again',
+  watch: 'Your changes are live (published automatically)',
+};
+
 function donePanel(run) {
   const o = run.outcome;
   const sent = o.uploaded === 0
@@ -96,7 +104,7 @@ function donePanel(run) {
   return h(
     'section',
     { class: 'run done', id: 'deploy-result', 'aria-labelledby': 'done-heading' },
-    h('h2', { id: 'done-heading', class: 'done-title', tabindex: '-1' }, icon('check'), run.kind === 'rollback' ? 'The earlier version is live again' : 'Your site is live'),
+    h('h2', { id: 'done-heading', class: 'done-title', tabindex: '-1' }, icon('check'), DONE_TITLE[run.kind] || DONE_TITLE.deploy),
     h('p', { class: 'muted', id: 'deploy-summary' }, summary),
     livePanel({ url: o.production_url || o.url, platform: o.platform, note: o.note, claimUrl: o.claim_url, heading: 'Address' }),
     o.held_back && o.held_back.length
@@ -116,6 +124,9 @@ function problemPanel(run, actions) {
     { class: `run problem ${run.status}`, id: 'deploy-error', role: 'alert', 'aria-labelledby': 'problem-heading', 'data-kind': info.kind },
     h('h2', { id: 'problem-heading', tabindex: '-1' }, icon(run.status === 'cancelled' ? 'info' : 'warn'), info.title),
     h('p', { class: 'problem-message' }, info.message),
+    run.kind === 'watch'
+      ? h('p', { class: 'muted small' }, 'This was an automatic publish, started because files changed. Sitedrop keeps watching and tries again at the next change.')
+      : null,
     info.waitUntil ? h('p', { class: 'muted small' }, `That is ${timeOfDay(info.waitUntil)} your time.`) : null,
     buttons.length ? h('div', { class: 'row' }, buttons) : null,
   );

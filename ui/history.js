@@ -13,6 +13,12 @@ const STATUS = {
   interrupted: 'Interrupted',
 };
 
+/** How a deploy that nobody started by hand is marked. */
+const TRIGGER_TAG = {
+  rollback: { text: 'rollback', title: 'An earlier deploy made live again' },
+  watch: { text: 'automatic', title: 'Published by itself because files in the folder changed' },
+};
+
 /** Loads and renders the history of `site` into a section; `onRollback(record)` rolls back. */
 export function historySection(site, { onRollback, busy }) {
   const body = h('div', { class: 'history-body' }, h('p', { class: 'muted' }, 'Loading the history…'));
@@ -39,8 +45,8 @@ function table(rows, site, onRollback, busy) {
         const when = new Date(r.started_at);
         return h(
           'tr',
-          { class: `history-row status-${r.status}`, dataset: { id: String(r.id), status: r.status } },
-          h('td', {}, h('time', { datetime: when.toISOString(), title: when.toLocaleString() }, ago(r.started_at)), r.trigger === 'rollback' ? h('span', { class: 'tag' }, 'rollback') : null, r.environment === 'preview' ? h('span', { class: 'tag' }, 'preview') : null),
+          { class: `history-row status-${r.status}`, dataset: { id: String(r.id), status: r.status, trigger: r.trigger } },
+          h('td', {}, h('time', { datetime: when.toISOString(), title: when.toLocaleString() }, ago(r.started_at)), TRIGGER_TAG[r.trigger] ? h('span', { class: 'tag', title: TRIGGER_TAG[r.trigger].title }, TRIGGER_TAG[r.trigger].text) : null, r.environment === 'preview' ? h('span', { class: 'tag' }, 'preview') : null),
           h('td', {}, h('span', { class: `pill pill-${r.status}` }, STATUS[r.status] || r.status), r.id === liveNow ? h('span', { class: 'tag tag-now' }, 'now') : null),
           h('td', {}, duration(r.duration_ms)),
           h('td', { class: 'num' }, r.files_total ? r.files_total.toLocaleString('en') : '–'),

@@ -7,7 +7,7 @@ import { announce, fill } from './dom.js';
 import { folderView } from './folder.js';
 import { renderSidebar } from './sidebar.js';
 import { siteView } from './site.js';
-import { anyRunning, go, openFolder, refresh, state, subscribe } from './store.js';
+import { anyRunning, go, onWatchProgress, onWatchUpdate, openFolder, refresh, state, subscribe } from './store.js';
 import { chooseFolder, welcomeView } from './welcome.js';
 
 const main = document.getElementById('main');
@@ -88,6 +88,9 @@ api
     document.body.dataset.dropReady = 'false';
     console.error('Drag and drop is not available:', e);
   });
+
+// Watched sites publish by themselves; their news comes as app events.
+api.onWatch(onWatchUpdate, onWatchProgress).catch((e) => console.error('Watch events are not available:', e));
 
 // Keyboard: Ctrl+O opens the folder picker.
 window.addEventListener('keydown', (event) => {

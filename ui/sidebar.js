@@ -3,7 +3,8 @@
 import { fill, h } from './dom.js';
 import { ago, baseName } from './format.js';
 import { platformName } from './platforms.js';
-import { go, runFor, state } from './store.js';
+import { go, runFor, state, watchOf } from './store.js';
+import { describeWatch } from './watch.js';
 
 export function renderSidebar(list) {
   const sites = state.overview.sites;
@@ -16,6 +17,7 @@ export function renderSidebar(list) {
       const run = runFor(site.folder, site.platform);
       const current = state.view.name === 'site' && state.view.siteId === site.id;
       const [status, text] = siteStatus(site, run);
+      const watch = describeWatch(watchOf(site.id));
       return h(
         'li',
         {},
@@ -29,8 +31,14 @@ export function renderSidebar(list) {
             dataset: { siteId: String(site.id) },
             onclick: () => go({ name: 'site', siteId: site.id }),
           },
-          h('span', { class: `dot dot-${status}`, 'aria-hidden': 'true' }),
-          h('span', { class: 'site-text' }, h('span', { class: 'site-name' }, baseName(site.folder)), h('span', { class: 'site-meta' }, `${platformName(site.platform)} · ${text}`)),
+          h('span', { class: `dot dot-${watch.tone === 'paused' ? 'paused' : status}`, 'aria-hidden': 'true' }),
+          h(
+            'span',
+            { class: 'site-text' },
+            h('span', { class: 'site-name' }, baseName(site.folder)),
+            h('span', { class: 'site-meta' }, `${platformName(site.platform)} · ${text}`),
+            watch.short ? h('span', { class: `site-watch tone-${watch.tone}`, dataset: { watch: watch.tone } }, watch.short) : null,
+          ),
         ),
       );
     }),

@@ -1,5 +1,5 @@
-// One remembered site: where it lives, publish again, the deploy in progress or just done,
-// and its history with rollback.
+// One remembered site: where it lives, publish again, keep it up to date (watching), the
+// deploy in progress or just done, and its history with rollback.
 
 import { api } from './api.js';
 import { focusPanel, runPanel } from './deploy.js';
@@ -9,9 +9,11 @@ import { historySection } from './history.js';
 import { livePanel } from './live.js';
 import { platformName } from './platforms.js';
 import { go, refresh, runFor, siteById, startRun, state } from './store.js';
+import { watchSection } from './watch-section.js';
 
 export function siteView(main, v) {
   let panel = null;
+  let watch = null;
   let lastSig = '';
 
   function render() {
@@ -30,6 +32,7 @@ export function siteView(main, v) {
     const forget = forgetControl(site);
     panel = run ? { ...runPanel(run, actions(site)), run, status: run.status } : null;
     const live = site.url || (site.live && site.live.url);
+    watch = watchSection(site);
     fill(main, 
       h(
         'header',
@@ -42,10 +45,12 @@ export function siteView(main, v) {
       panel ? panel.el : null,
       !panel || panel.status !== 'live' ? (live ? livePanel({ url: live, platform: site.platform }) : h('p', { class: 'muted' }, 'Not live yet.')) : null,
       h('div', { class: 'row actions' }, again, h('button', { class: 'btn', type: 'button', onclick: () => go({ name: 'folder', folder: { path: site.folder, name: baseName(site.folder) }, choice: anonymous ? 'netlify-drop' : site.platform }) }, 'Check the folder first'), forget),
+      watch.el,
       historySection(site, { onRollback: (record) => rollback(site, record), busy: running }),
     );
     if (panel && (follow || v.follow === 'now')) focusPanel(panel.el);
-    v.follow = panel && panel.status === 'running';
+    // Automatic publishes start by themselves: they never take the keyboard focus.
+    v.follow = panel && panel.status === 'running' && run.kind !== 'watch';
   }
 
   function actions(site) {
@@ -87,6 +92,7 @@ export function siteView(main, v) {
       const site = siteById(v.siteId);
       const run = site ? runFor(site.folder, site.platform) : null;
       if (!site || signature(site, run) !== lastSig) render();
+      else if (watch) watch.update(site);
     },
     tick() {
       if (panel && panel.tick) panel.tick();

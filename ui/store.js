@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { normalize } from './errors.js';
 import { initial, reduce } from './progress.js';
+import { changesHistory, foldWatchEvent, foldWatchProgress, mergeSnapshot, newer } from './watch.js';
 
 export const state = {
   overview: { sites: [], accounts: [], local: { port: 0, serving: false, error: null } },
@@ -14,6 +15,10 @@ export const state = {
   notice: null,
   /** Deploys and rollbacks by site key (`folder|platform`), running or just finished. */
   runs: new Map(),
+  /** What each watched site's watch is doing, by site id (see watch.js). */
+  watches: new Map(),
+  /** The app's settings (`notify_watch_success`). */
+  settings: { notify_watch_success: false },
 };
 
 const listeners = { change: new Set(), progress: new Set() };
@@ -40,6 +45,8 @@ export function siteById(id) {
 export async function refresh() {
   try {
     state.overview = await api.overview();
+    state.watches = mergeSnapshot(state.watches, state.overview.watches);
+    state.settings = state.overview.settings || state.settings;
     state.loaded = true;
   } catch (e) {
     state.notice = { error: normalize(e), context: 'start' };
@@ -111,4 +118,54 @@ export function runFor(folder, platform) {
 
 export function anyRunning() {
   return [...state.runs.values()].some((r) => r.status === 'running');
+}
+
+export function watchOf(siteId) {
+  return state.watches.get(siteId) || null;
+}
+
+/** Turns watching a site on (or resumes it) or off. Throws `{ kind, message }` on failure. */
+export async function setWatch(siteId, on) {
+  const status = await api.setSiteWatch(siteId, on);
+  if (status) state.watches.set(siteId, newer(state.watches.get(siteId), status));
+  else state.watches.delete(siteId);
+  await refresh();
+}
+
+export async function saveSettings(settings) {
+  state.settings = await api.saveSettings({ ...state.settings, ...settings });
+  changed();
+}
+
+/** A watch's news from the app (`watch://update`). */
+export function onWatchUpdate({ status, event }) {
+  state.watches.set(status.site_id, newer(state.watches.get(status.site_id), status));
+  const site = siteById(status.site_id);
+  if (site) {
+    const key = siteKey(site.folder, site.platform);
+    const prev = state.runs.get(key) || null;
+    const next = foldWatchEvent(prev, event, { site, key, now: Date.now() });
+    if (next === null) state.runs.delete(key);
+    else if (next !== prev) state.runs.set(key, next);
+  }
+  changed();
+  if (!site || changesHistory(event)) refresh();
+}
+
+/** The progress of an automatic publish (`watch://progress`). */
+export function onWatchProgress({ site_id: siteId, progress }) {
+  const site = siteById(siteId);
+  if (!site) return;
+  const key = siteKey(site.folder, site.platform);
+  const prev = state.runs.get(key) || null;
+  const next = foldWatchProgress(prev, progress, { site, key, now: Date.now() });
+  if (next === prev) return;
+  if (prev && prev.kind === 'watch' && prev.status === 'running') {
+    // The panel on screen follows this run object: update it in place, as manual runs are.
+    prev.progress = next.progress;
+    emit('progress', prev);
+    return;
+  }
+  state.runs.set(key, next);
+  changed();
 }

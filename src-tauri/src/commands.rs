@@ -16,7 +16,9 @@ use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 
 use crate::error::{AppError, AppResult};
+use crate::settings::Settings;
 use crate::state::{AppState, LocalStatus};
+use crate::watching::{self, WatchSnapshot, WatchStatus};
 
 /// How often counters (files, bytes) may reach the page: ten times a second is smooth.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -27,6 +29,9 @@ pub struct Overview {
     sites: Vec<SiteSummary>,
     accounts: Vec<Account>,
     local: LocalStatus,
+    /// What each watched site is doing now.
+    watches: WatchSnapshot,
+    settings: Settings,
 }
 
 #[tauri::command]
@@ -36,6 +41,8 @@ pub fn overview(state: State<'_, AppState>) -> AppResult<Overview> {
         sites: engine.site_summaries()?,
         accounts: engine.history().accounts()?,
         local: state.local(),
+        watches: state.watches.snapshot(),
+        settings: state.settings(),
     })
 }
 
@@ -247,17 +254,41 @@ pub fn site_history(
         .deployments(Some(site_id), limit.unwrap_or(50))?)
 }
 
-/// Forgets a site and its history on this computer; nothing on the platform changes.
+/// Forgets a site and its history on this computer (and stops watching it); nothing on the
+/// platform changes.
 #[tauri::command]
-pub async fn forget_site(state: State<'_, AppState>, site_id: i64) -> AppResult<()> {
+pub async fn forget_site(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    site_id: i64,
+) -> AppResult<()> {
+    watching::stop_site(&app, site_id).await;
     Ok(state.engine()?.remove_site(site_id, false).await?)
 }
 
-/// Turns watching on or off for a site (the watching itself is `sitedrop-core`'s; the app
-/// stays in the tray while any site is watched).
+/// Turns watching on or off for a site, and remembers it: a watched site is watched again
+/// when the app starts, and the app stays in the tray while any site is watched. Turning it on
+/// again resumes a paused watch. Returns the watch's status (`None` when off).
 #[tauri::command]
-pub fn set_site_watch(state: State<'_, AppState>, site_id: i64, watch: bool) -> AppResult<()> {
-    Ok(state.engine()?.history().set_site_watch(site_id, watch)?)
+pub async fn set_site_watch(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    site_id: i64,
+    watch: bool,
+) -> AppResult<Option<WatchStatus>> {
+    state.engine()?.history().set_site_watch(site_id, watch)?;
+    if watch {
+        watching::start_site(&app, site_id).await
+    } else {
+        watching::stop_site(&app, site_id).await;
+        Ok(None)
+    }
+}
+
+/// Saves the app's settings; returns them as saved.
+#[tauri::command]
+pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> AppResult<Settings> {
+    state.save_settings(settings)
 }
 
 /// A QR code for a live URL, as an image the page can show without a network call.

@@ -1,17 +1,21 @@
 //! Sitedrop's desktop shell: a thin Tauri layer over sitedrop-core.
 //!
 //! - [`commands`]: what the page may call, each a few lines over the engine;
-//! - [`state`]: the engine and the running deploys' cancel handles;
+//! - [`state`]: the engine, the running deploys' cancel handles, the settings;
+//! - [`watching`]: the watched sites (the core's watches, their status, their events);
 //! - [`tray`]: close-to-tray while a site is watched or a deploy runs;
-//! - [`notify`], [`qr`]: the end-of-deploy notification and the live URL's QR code.
+//! - [`notify`], [`qr`]: notifications and the live URL's QR code;
+//! - [`settings`]: the app's own preferences.
 
 pub mod browser;
 pub mod commands;
 pub mod error;
 pub mod notify;
 pub mod qr;
+pub mod settings;
 pub mod state;
 pub mod tray;
+pub mod watching;
 
 use sitedrop_core::{Engine, EngineConfig};
 use tauri::Manager;
@@ -25,8 +29,10 @@ fn open_engine() -> Result<Engine, AppError> {
     Engine::open(EngineConfig::from_process()).map_err(AppError::from)
 }
 
-/// Starts serving "this computer" sites, and records how that went for the page.
-fn start_local_server(app: &tauri::AppHandle) {
+/// Starts serving "this computer" sites, and records how that went for the page; then
+/// resumes the watched sites (an automatic publish to this computer checks the live site, so
+/// the server comes first).
+fn start_local_server_then_watch(app: &tauri::AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
@@ -35,6 +41,7 @@ fn start_local_server(app: &tauri::AppHandle) {
             Ok(serving) => state.set_local(serving, None),
             Err(e) => state.set_local(false, Some(e.into())),
         }
+        watching::resume_all(&app).await;
     });
 }
 
@@ -56,7 +63,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .manage(AppState::new(open_engine()))
         .setup(|app| {
-            start_local_server(app.handle());
+            start_local_server_then_watch(app.handle());
             Ok(())
         })
         .on_window_event(tray::on_window_event)
@@ -73,6 +80,7 @@ pub fn run() {
             commands::site_history,
             commands::forget_site,
             commands::set_site_watch,
+            commands::save_settings,
             commands::qr_code,
             browser::open_in_browser,
             commands::page_ready,

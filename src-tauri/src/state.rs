@@ -1,12 +1,15 @@
-//! What the shell keeps between commands: the engine, and the cancel handles of running deploys.
+//! What the shell keeps between commands: the engine, the cancel handles of running deploys,
+//! the watched sites and the app's settings.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use sitedrop_core::{CancellationToken, Engine};
 
 use crate::error::{AppError, AppResult};
+use crate::settings::{self, Settings};
+use crate::watching::Watches;
 
 /// The managed state every command receives.
 pub struct AppState {
@@ -16,6 +19,10 @@ pub struct AppState {
     running: Mutex<HashMap<String, CancellationToken>>,
     /// Whether "this computer" sites are being served, and if not, why.
     local: Mutex<LocalStatus>,
+    /// The running watches, by site.
+    pub watches: Arc<Watches>,
+    /// The person's choices, kept in the data folder next to the history.
+    settings: Mutex<Settings>,
 }
 
 /// How "this computer" sites are served.
@@ -30,6 +37,10 @@ pub struct LocalStatus {
 impl AppState {
     pub fn new(engine: Result<Engine, AppError>) -> AppState {
         let port = engine.as_ref().map(|e| e.env().local_port()).unwrap_or(0);
+        let settings = engine
+            .as_ref()
+            .map(|e| settings::load(e.data_dir()))
+            .unwrap_or_default();
         AppState {
             engine,
             running: Mutex::default(),
@@ -37,6 +48,8 @@ impl AppState {
                 port,
                 ..LocalStatus::default()
             }),
+            watches: Arc::default(),
+            settings: Mutex::new(settings),
         }
     }
 
@@ -78,6 +91,17 @@ impl AppState {
         let mut local = lock(&self.local);
         local.serving = serving;
         local.error = error;
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    /// Keeps new settings, on disk first: what the page shows is what is saved.
+    pub fn save_settings(&self, new: Settings) -> AppResult<Settings> {
+        settings::save(self.engine()?.data_dir(), &new)?;
+        *lock(&self.settings) = new.clone();
+        Ok(new)
     }
 }
 

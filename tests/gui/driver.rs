@@ -147,21 +147,24 @@ impl Gui {
     }
 
     /// Waits for an element matching `css`.
+    /// Any error is retried until the deadline: an element the page redraws while it is
+    /// being found comes back "stale", which only means "look again" (automatic publishes
+    /// redraw the site page by themselves).
     pub fn wait(&self, css: &str) -> Element {
-        let result = self.rt.block_on(
-            self.client()
-                .wait()
-                .at_most(STEP)
-                .for_element(Locator::Css(css)),
-        );
-        match result {
-            Ok(el) => el,
-            Err(e) => {
-                self.shot(&format!("failed-waiting-for-{}", sanitize(css)));
-                panic!(
-                    "no element {css} after {STEP:?}: {e}\npage text:\n{}",
-                    self.text("body")
-                );
+        let deadline = Instant::now() + STEP;
+        loop {
+            match self.rt.block_on(self.client().find(Locator::Css(css))) {
+                Ok(el) => return el,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    self.shot(&format!("failed-waiting-for-{}", sanitize(css)));
+                    panic!(
+                        "no element {css} after {STEP:?}: {e}\npage text:\n{}",
+                        self.text("body")
+                    );
+                }
             }
         }
     }
@@ -238,11 +241,19 @@ impl Gui {
         self.rt.block_on(el.attr(name)).ok().flatten()
     }
 
+    /// Clicks the element matching `css`, finding it again if the page redrew it meanwhile.
     pub fn click(&self, css: &str) {
-        let el = self.wait(css);
-        self.rt
-            .block_on(el.click())
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let deadline = Instant::now() + STEP;
+        loop {
+            let el = self.wait(css);
+            match self.rt.block_on(el.click()) {
+                Ok(()) => return,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("click {css}: {e}"),
+            }
+        }
     }
 
     /// Waits until the element is enabled, then clicks it.
@@ -275,6 +286,74 @@ impl Gui {
             "window.dispatchEvent(new CustomEvent('sitedrop:paths', { detail: arguments[0] }));",
             vec![json!(paths)],
         );
+    }
+
+    /// Asks the app's window to close the way a window manager does when its close button is
+    /// pressed (an X11 `WM_DELETE_WINDOW` message), so the app decides: quit, or stay in the
+    /// tray. (WebDriver's own "close window" destroys the web view and ends the session.)
+    pub fn request_close(&self) {
+        use x11rb::connection::Connection;
+        use x11rb::protocol::xproto::{
+            AtomEnum, ClientMessageEvent, ConnectionExt, EventMask, MapState,
+        };
+        let (conn, screen) = x11rb::connect(None).expect("connect to the X display");
+        let root = conn.setup().roots[screen].root;
+        let atom = |name: &str| {
+            conn.intern_atom(false, name.as_bytes())
+                .expect("intern_atom")
+                .reply()
+                .expect("intern_atom reply")
+                .atom
+        };
+        let (protocols, delete, net_wm_pid) = (
+            atom("WM_PROTOCOLS"),
+            atom("WM_DELETE_WINDOW"),
+            atom("_NET_WM_PID"),
+        );
+        let pids = app_pids(&sitedrop_e2e::bin("sitedrop-app"));
+        let children = conn
+            .query_tree(root)
+            .expect("query_tree")
+            .reply()
+            .expect("query_tree reply")
+            .children;
+        let mut sent = 0;
+        for window in children {
+            let pid = conn
+                .get_property(false, window, net_wm_pid, AtomEnum::CARDINAL, 0, 1)
+                .ok()
+                .and_then(|c| c.reply().ok())
+                .and_then(|r| r.value32().and_then(|mut v| v.next()));
+            let viewable = conn
+                .get_window_attributes(window)
+                .ok()
+                .and_then(|c| c.reply().ok())
+                .is_some_and(|a| a.map_state == MapState::VIEWABLE);
+            if !viewable || !pid.is_some_and(|p| pids.contains(&(p as i32))) {
+                continue;
+            }
+            let message = ClientMessageEvent::new(32, window, protocols, [delete, 0, 0, 0, 0]);
+            conn.send_event(false, window, EventMask::NO_EVENT, message)
+                .expect("send WM_DELETE_WINDOW");
+            sent += 1;
+        }
+        conn.flush().expect("flush");
+        assert!(sent > 0, "no window of the app found on the display");
+    }
+
+    /// True while the app's window is shown on the display (false once it is gone).
+    pub fn window_shown(&self) -> bool {
+        let script = "return document.visibilityState === 'visible';";
+        self.rt
+            .block_on(self.client().execute(script, vec![]))
+            .is_ok_and(|v| v == json!(true))
+    }
+
+    /// True while this workspace's app runs.
+    pub fn app_running(&self) -> bool {
+        app_pids(&sitedrop_e2e::bin("sitedrop-app"))
+            .iter()
+            .any(|pid| alive(*pid))
     }
 
     /// Saves a PNG of the window as `<n>.png` under `target/gui-screenshots/<test>/`.

@@ -318,3 +318,241 @@ fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
     assert_eq!(gui.count(".history-row[data-status='live']"), 2);
     gui.close();
 }
+
+/// The desktop notifications the app sends, as `dbus-monitor` sees its `Notify` calls on the
+/// session bus (the test session has no notification daemon, but the calls still go out).
+struct NotifyMonitor {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl NotifyMonitor {
+    fn start(sb: &Sandbox) -> NotifyMonitor {
+        let log = sb.root.path().join("notifications.log");
+        let out = std::fs::File::create(&log).expect("notifications log");
+        let child = std::process::Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(out)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dbus-monitor (package dbus-bin)");
+        let monitor = NotifyMonitor { child, log };
+        // It prints its own name first, once it is monitoring.
+        wait_until("dbus-monitor to start", || !monitor.text().is_empty());
+        monitor
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for a notification whose title or body contains `needle`.
+    fn wait_for(&self, needle: &str) {
+        wait_until(&format!("a notification saying {needle:?}"), || {
+            self.text().contains(needle)
+        });
+    }
+}
+
+impl Drop for NotifyMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `done` for up to a minute (an automatic publish waits for the folder to settle first).
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Records, from inside the page, every watch status line shown and whether an automatic
+/// publish's progress panel appeared, however briefly.
+const WATCH_WATCH: &str = r#"
+  window.__watch = { status: [], autoProgress: false };
+  new MutationObserver(() => {
+    const line = document.getElementById('watch-status');
+    const text = line && line.textContent;
+    if (text && window.__watch.status[window.__watch.status.length - 1] !== text) window.__watch.status.push(text);
+    if (document.getElementById('deploy-auto-note')) window.__watch.autoProgress = true;
+  }).observe(document.body, { subtree: true, childList: true, characterData: true });
+"#;
+
+#[test]
+#[ignore = "needs a display, D-Bus and tauri-driver: run `make test-gui`"]
+fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_folder_goes() {
+    let sb = Sandbox::new();
+    let folder = sb.folder("journal", FILES);
+    let env = app_env(&sb, &[]);
+    let notifications = NotifyMonitor::start(&sb);
+    let host = "journal.localhost";
+
+    // Publish once to this computer.
+    let gui = Gui::launch(&env, "watch");
+    gui.drop_paths(&[&folder]);
+    gui.wait_text("#report-files", "3 files");
+    gui.click("[data-platform='local']");
+    gui.click_enabled("#deploy-button");
+    if gui.wait_any(&["#deploy-result", "#deploy-error"]) == 1 {
+        panic!("the deploy failed: {}", gui.text("#deploy-error"));
+    }
+    assert_served(sb.local_port, host, &folder);
+
+    // The switch is off until turned on; turning it on publishes nothing by itself (nothing
+    // changed since the deploy).
+    gui.wait("#watch-toggle[role='switch']:not(:checked):not([disabled])");
+    gui.wait_text(
+        "label[for='watch-toggle']",
+        "Keep this site up to date: publish again when files change",
+    );
+    gui.shot("01-not-watched");
+    gui.run_js(WATCH_WATCH, vec![]);
+    gui.click("#notify-success");
+    gui.wait("#notify-success:checked");
+    gui.click("#watch-toggle");
+    gui.wait("#watch-section[data-state='watching']");
+    gui.wait_text("#watch-status", "Watching");
+    gui.wait_text("#site-list", "watching");
+    gui.shot("02-watching");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        gui.count(".history-row"),
+        1,
+        "turning watching on published"
+    );
+
+    // One edit: an automatic publish, in the history as such, and the new bytes are served.
+    let v2: &[u8] = b"<!doctype html><h1>Edited while watched</h1>\n";
+    std::fs::write(folder.join("index.html"), v2).expect("edit");
+    gui.wait(".history-row[data-trigger='watch'][data-status='live']");
+    gui.wait_text(".history-row[data-trigger='watch']", "automatic");
+    assert_eq!(gui.count(".history-row"), 2);
+    gui.wait_text("#done-heading", "published automatically");
+    let (status, _, body) = fetch(sb.local_port, host, "/");
+    assert_eq!((status, body.as_slice()), (200, v2), "the edit is live");
+    let seen = gui.run_js("return window.__watch;", vec![]);
+    let said = seen["status"].to_string();
+    assert!(
+        said.contains("Changes seen, publishing soon"),
+        "the settle wait was not shown: {seen}"
+    );
+    assert!(
+        said.contains("Publishing your changes"),
+        "the publish was not shown: {seen}"
+    );
+    assert_eq!(
+        seen["autoProgress"],
+        json!(true),
+        "no progress panel for the automatic publish: {seen}"
+    );
+    gui.wait_text("#watch-status", "Watching");
+    // Asked for: a notification on success too.
+    notifications.wait_for("journal is up to date");
+    gui.shot("03-published-automatically");
+    gui.close();
+
+    // An edit while the app is closed is published when it starts again.
+    let css: &[u8] = b"h1 { color: purple; }\n";
+    std::fs::write(folder.join("css/site.css"), css).expect("edit while closed");
+    let gui = Gui::launch(&env, "watch");
+    gui.wait("#watch-toggle:checked");
+    gui.wait("#notify-success:checked");
+    wait_until("the catch-up publish", || {
+        gui.count(".history-row[data-trigger='watch'][data-status='live']") == 2
+    });
+    let (status, _, body) = fetch(sb.local_port, host, "/css/site.css");
+    assert_eq!((status, body.as_slice()), (200, css), "caught up");
+    gui.wait("#watch-section[data-state='watching']");
+    gui.shot("04-caught-up-after-restart");
+
+    // The folder goes away: watching pauses, says why and what to do, and notifies.
+    std::fs::remove_dir_all(&folder).expect("delete the folder");
+    gui.wait("#watch-section[data-state='paused']");
+    gui.wait_text("#watch-paused", "moved or deleted");
+    gui.wait_text("#watch-paused", "It resumes if the folder comes back");
+    assert!(
+        !gui.exists("#watch-resume"),
+        "Resume would only fail while the folder is gone"
+    );
+    gui.wait_text("#site-list", "watching paused");
+    notifications.wait_for("Watching journal is paused");
+    gui.shot("05-paused-folder-gone");
+
+    // It comes back: watching resumes by itself, and publishes what the folder holds now.
+    let folder = sb.folder("journal", FILES);
+    gui.wait("#watch-section[data-state='watching']");
+    wait_until("the publish of the restored folder", || {
+        fetch(sb.local_port, host, "/css/site.css").2 == FILES[1].1
+            && fetch(sb.local_port, host, "/").2 == FILES[0].1
+    });
+    assert_served(sb.local_port, host, &folder);
+    // Turned off, it stays off after a restart.
+    gui.click("#watch-toggle");
+    gui.wait("#watch-section[data-state='off']");
+    gui.close();
+    let gui = Gui::launch(&env, "watch");
+    gui.wait("#watch-toggle:not(:checked)");
+    gui.wait(".history-row");
+    let rows = gui.count(".history-row");
+    std::fs::write(folder.join("index.html"), b"<h1>not watched</h1>").expect("edit");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        gui.count(".history-row"),
+        rows,
+        "a site no longer watched published by itself"
+    );
+    assert_served(sb.local_port, host, &folder); // still the last publish, not the edit
+
+    // Watched again, then the window is closed: Sitedrop stays (in the tray) and keeps
+    // publishing edits.
+    gui.click("#watch-toggle");
+    gui.wait("#watch-section[data-state='watching']");
+    gui.wait_text("#site-list", "watching");
+    wait_until("the catch-up of the edit made while unwatched", || {
+        fetch(sb.local_port, host, "/").2 == b"<h1>not watched</h1>"
+    });
+    let automatic = ".history-row[data-trigger='watch'][data-status='live']";
+    let newest = ".history-row:first-child[data-trigger='watch'][data-status='live']";
+    wait_until("the history to show that catch-up", || gui.exists(newest));
+    let before = gui.count(automatic);
+    assert!(gui.window_shown());
+    gui.request_close();
+    wait_until("the window to hide", || !gui.window_shown());
+    assert!(gui.app_running(), "closing the window quit a watching app");
+    let hidden: &[u8] = b"<h1>edited with the window closed</h1>";
+    std::fs::write(folder.join("index.html"), hidden).expect("edit");
+    wait_until("a publish with the window closed", || {
+        fetch(sb.local_port, host, "/").2 == hidden
+    });
+    // The hidden page follows along, so the window shows it all when it comes back.
+    wait_until("the hidden page's history to show it", || {
+        gui.count(automatic) == before + 1 && gui.exists(newest)
+    });
+    gui.close();
+
+    // A folder missing when the app starts: watching cannot start, says so, and resumes at a
+    // press of Resume once the folder is back.
+    std::fs::remove_dir_all(&folder).expect("delete the folder");
+    let gui = Gui::launch(&env, "watch");
+    gui.wait("#watch-section[data-state='paused']");
+    gui.wait_text("#watch-paused", "does not exist");
+    gui.shot("06-paused-at-start");
+    let folder = sb.folder("journal", FILES);
+    gui.click("#watch-resume");
+    gui.wait("#watch-section[data-state='watching']");
+    wait_until("the publish after Resume", || {
+        fetch(sb.local_port, host, "/").2 == FILES[0].1
+    });
+    assert_served(sb.local_port, host, &folder);
+    gui.close();
+}
