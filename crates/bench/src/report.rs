@@ -61,6 +61,16 @@ struct Check {
     measured: String,
     limit: String,
     met: Option<bool>,
+    /// The least wall time this machine's cores allow for the CPU both processes spent on the
+    /// measured run (`sitedrop`'s and the emulator's, ÷ cores): when the measured time is
+    /// close to it, the machine was saturated, not waiting.
+    cpu_bound: Option<Duration>,
+}
+
+/// (Our CPU + the emulator's CPU) ÷ cores, for one run.
+fn cpu_bound(run: &crate::cli_run::DeployRun) -> Duration {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    (run.cpu + run.server_cpu) / cores
 }
 
 impl Report {
@@ -277,6 +287,7 @@ impl Report {
                     measured: cold.map_or("failed".into(), |r| ms(r.wall)),
                     limit: format!("≤ {} (1.5 × hash + send)", ms(limit)),
                     met: Some(cold.is_some_and(|r| r.wall <= limit)),
+                    cpu_bound: cold.map(cpu_bound),
                 });
             }
         }
@@ -291,6 +302,7 @@ impl Report {
                         measured: format!("{rate:.0} files/s"),
                         limit: "≥ 2000 files/s".into(),
                         met: Some(rate >= 2000.0),
+                        cpu_bound: cold.map(cpu_bound),
                     });
                 } else {
                     let limit = floor.hash_and_send().mul_f64(3.0);
@@ -299,6 +311,7 @@ impl Report {
                         measured: cold.map_or("failed".into(), |r| ms(r.wall)),
                         limit: format!("< {} (3 × hash + send)", ms(limit)),
                         met: Some(cold.is_some_and(|r| r.wall < limit)),
+                        cpu_bound: cold.map(cpu_bound),
                     });
                 }
                 for (series, what, limit) in [
@@ -311,6 +324,7 @@ impl Report {
                         measured: run.map_or("failed".into(), |r| ms(r.wall)),
                         limit: format!("≤ {}", ms(limit)),
                         met: Some(run.is_some_and(|r| r.wall <= limit)),
+                        cpu_bound: run.map(cpu_bound),
                     });
                 }
             }
@@ -323,6 +337,7 @@ impl Report {
                     measured: mb(d.max_rss()),
                     limit: "≤ 150 MB".into(),
                     met: Some(d.max_rss() <= 150 * 1_000_000),
+                    cpu_bound: None,
                 });
                 let cold = d.cold.median();
                 let upload = cold.and_then(|r| {
@@ -341,6 +356,7 @@ impl Report {
                     ),
                     limit: format!("≥ {:.0} MB/s (60% of one stream)", 0.6 * floor_rate),
                     met: Some(upload.unwrap_or(0.0) >= 0.6 * floor_rate),
+                    cpu_bound: cold.map(cpu_bound),
                 });
             }
         }
@@ -361,12 +377,19 @@ impl Report {
                 ""
             }
         );
-        let _ = writeln!(out, "| target | measured | limit | met |");
-        let _ = writeln!(out, "|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "CPU bound: the CPU time `sitedrop` and the emulator spent on that run, divided by the \
+             machine's cores — the shortest wall time the run's work allows here, whatever the \
+             concurrency (the emulator does the servers' work on the same cores: verifying digests, \
+             decoding, storing).\n"
+        );
+        let _ = writeln!(out, "| target | measured | limit | met | CPU bound |");
+        let _ = writeln!(out, "|---|---|---|---|---:|");
         for c in &checks {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 c.what,
                 c.measured,
                 c.limit,
@@ -374,7 +397,8 @@ impl Report {
                     Some(true) => "yes",
                     Some(false) => "**no**",
                     None => "—",
-                }
+                },
+                c.cpu_bound.map_or("—".into(), ms)
             );
         }
         let met = checks.iter().filter(|c| c.met == Some(true)).count();
