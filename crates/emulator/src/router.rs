@@ -146,6 +146,14 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
             (None, None) => control::not_found(&path),
         }
     };
+    // The work is done; the answer never arrives.
+    let resp = match decision.lose_answer {
+        Some(id) if fault_id.is_none() => {
+            fault_id = Some(id);
+            faults::lost_answer(resp.status())
+        }
+        _ => resp,
+    };
     app.log.push(LogEntry {
         seq: 0,
         method: method.to_string(),

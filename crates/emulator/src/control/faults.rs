@@ -40,6 +40,10 @@ pub struct FaultSpec {
     /// Drop the connection mid-response.
     #[serde(default)]
     pub reset: bool,
+    /// Handle the request for real, then drop the connection instead of answering: the work
+    /// is done (an app created) but the client never hears of it, as when a response is lost.
+    #[serde(default)]
+    pub lose_answer: bool,
     /// Delay before answering (or before normal handling).
     #[serde(default)]
     pub latency_ms: u64,
@@ -74,6 +78,8 @@ pub struct Decision {
     pub latency: Duration,
     /// Answer with this fault instead of handling (with its id).
     pub respond: Option<(u64, FaultSpec)>,
+    /// Handle normally, then drop the answer (with the fault's id).
+    pub lose_answer: Option<u64>,
 }
 
 /// The active faults.
@@ -154,6 +160,12 @@ impl Faults {
             if responds && d.respond.is_some() {
                 continue;
             }
+            if s.lose_answer {
+                if d.lose_answer.is_some() {
+                    continue;
+                }
+                d.lose_answer = Some(f.id);
+            }
             f.fired += 1;
             d.latency += Duration::from_millis(s.latency_ms);
             if responds {
@@ -162,6 +174,36 @@ impl Faults {
         }
         d
     }
+}
+
+/// What a client sees of an answer that is lost on the way: the start of a body, then the
+/// connection drops. Used for `lose_answer`, after the request was handled for real.
+pub fn lost_answer(status: StatusCode) -> Response {
+    let mut resp = cut_off("");
+    *resp.status_mut() = status;
+    resp
+}
+
+/// Promises more bytes than are sent, then fails the stream: hyper drops the connection.
+fn cut_off(body: &str) -> Response {
+    let full = if body.len() < 32 {
+        format!("{body:<64}")
+    } else {
+        body.to_string()
+    };
+    let half = Bytes::from(full.as_bytes()[..full.len() / 2].to_vec());
+    let len = full.len();
+    let stream = futures_util::stream::iter(vec![
+        Ok::<Bytes, std::io::Error>(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault: connection reset",
+        )),
+    ]);
+    let mut r = Response::new(Body::from_stream(stream));
+    r.headers_mut()
+        .insert("content-length", HeaderValue::from(len as u64));
+    r
 }
 
 /// Builds the response of a fault.
@@ -177,25 +219,7 @@ pub fn response(spec: &FaultSpec) -> Response {
         }
     });
     let mut resp = if spec.reset {
-        // Promise more bytes than are sent, then fail the stream: hyper drops the connection.
-        let full = if body.len() < 32 {
-            format!("{body:<64}")
-        } else {
-            body.clone()
-        };
-        let half = Bytes::from(full.as_bytes()[..full.len() / 2].to_vec());
-        let len = full.len();
-        let stream = futures_util::stream::iter(vec![
-            Ok::<Bytes, std::io::Error>(half),
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "fault: connection reset",
-            )),
-        ]);
-        let mut r = Response::new(Body::from_stream(stream));
-        r.headers_mut()
-            .insert("content-length", HeaderValue::from(len as u64));
-        r
+        cut_off(&body)
     } else {
         Response::new(Body::from(body))
     };

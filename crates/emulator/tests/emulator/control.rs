@@ -74,6 +74,44 @@ async fn reset_fault_drops_the_connection_and_latency_only_delays() {
 }
 
 #[tokio::test]
+async fn lose_answer_does_the_work_but_the_client_never_hears() {
+    let e = start().await;
+    e.control(
+        Method::POST,
+        "/_emulator/faults",
+        Some(json!({"platform": "netlify", "method": "POST", "path": "/api/v1/sites", "lose_answer": true, "count": 1})),
+    )
+    .await;
+    let r = e
+        .authed(Method::POST, "/api/v1/sites")
+        .json(&json!({"name": "lost-answer"}))
+        .send()
+        .await;
+    let failed = match r {
+        Err(_) => true,
+        Ok(resp) => resp.bytes().await.is_err(),
+    };
+    assert!(failed, "the answer must not arrive");
+    // The site exists all the same, and a second create finds the name taken.
+    let (status, sites) = json(
+        e.authed(Method::GET, "/api/v1/sites?name=lost-answer")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sites.as_array().map(Vec::len), Some(1), "{sites}");
+    let again = e
+        .authed(Method::POST, "/api/v1/sites")
+        .json(&json!({"name": "lost-answer"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
 async fn duration_window_ends_a_fault_and_rate_zero_never_fires() {
     let e = start().await;
     e.control(
