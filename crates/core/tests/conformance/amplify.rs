@@ -365,3 +365,24 @@ async fn a_failed_upload_stops_its_job_at_once() {
         "nothing was left to stop"
     );
 }
+
+/// CreateApp's answer lost after Amplify made the app: the retry finds that app instead of
+/// making a second one of the same name (names are not unique, §1.3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_answer_does_not_make_a_second_app() {
+    let mut fx = Fixture::new(SPEC).await;
+    fx.fault(json!({"platform": "amplify", "method": "POST", "path": "/apps", "lose_answer": true, "count": 1}))
+        .await;
+    let (_keep, dir) = site("amplify-lost-answer", &sample_files());
+    let out = fx.deploy(&dir).await.unwrap();
+    let apps = apps(&fx).await;
+    assert_eq!(apps.len(), 1, "{apps:?}");
+    assert_eq!(apps[0]["appId"].as_str(), Some(app_id(&out.url).as_str()));
+    let creates = fx
+        .requests()
+        .await
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == "/apps")
+        .count();
+    assert_eq!(creates, 1, "the lost CreateApp is not repeated");
+}

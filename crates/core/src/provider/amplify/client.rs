@@ -87,6 +87,22 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&impl Serialize>,
     ) -> Result<T> {
+        retry(&cx.retry, &cx.cancel, |_| {
+            self.call_once(cx, op, method.clone(), path, query, body)
+        })
+        .await
+    }
+
+    /// One call, one attempt: for a request that must not simply be repeated (CreateApp).
+    pub async fn call_once<T: DeserializeOwned>(
+        &self,
+        cx: &Cx,
+        op: Op,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&impl Serialize>,
+    ) -> Result<T> {
         let body = match body {
             Some(b) => Some(serde_json::to_vec(b).map_err(|e| Error::Internal(e.to_string()))?),
             None => None,
@@ -100,10 +116,7 @@ impl Client {
             url.push('?');
             url.push_str(&q.join("&"));
         }
-        retry(&cx.retry, &cx.cancel, |_| {
-            self.attempt(cx, op, method.clone(), &url, body.as_deref())
-        })
-        .await
+        self.attempt(cx, op, method, &url, body.as_deref()).await
     }
 
     async fn attempt<T: DeserializeOwned>(

@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::hash::DigestKind;
 use crate::platform::{Environment, Platform};
 use crate::progress::Progress;
+use crate::retry::retry;
 use crate::secrets::{Credentials, ResolvedCredentials};
 use client::{label, App, AppOut, AppsOut, Branch, BranchOut, Client, JobOut, JobsOut};
 
@@ -142,31 +143,14 @@ impl AmplifyProvider {
         if chosen {
             // The chosen value may be an app id or a name; a name several manual apps share
             // is ambiguous, so the person picks by id.
-            let mut matches: Vec<App> = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let mut query = vec![("maxResults", "100")];
-                if let Some(t) = &token {
-                    query.push(("nextToken", t.as_str()));
-                }
-                let page: AppsOut = self
-                    .client
-                    .call(cx, Op::ListApps, Method::GET, "/apps", &query, None::<&()>)
-                    .await?;
-                for app in page.apps {
-                    let manual = app.repository.as_deref().unwrap_or("").is_empty();
-                    if app.app_id == name {
-                        return Ok(Some(app));
-                    }
-                    if manual && app.name == name {
-                        matches.push(app);
-                    }
-                }
-                match page.next_token.filter(|t| !t.is_empty()) {
-                    Some(t) => token = Some(t),
-                    None => break,
-                }
+            let apps = self.apps(cx).await?;
+            if let Some(app) = apps.iter().find(|a| a.app_id == name) {
+                return Ok(Some(app.clone()));
             }
+            let mut matches: Vec<App> = apps
+                .into_iter()
+                .filter(|a| is_manual_named(a, &name))
+                .collect();
             if matches.len() > 1 {
                 return Err(Error::ProjectChoiceNeeded {
                     platform: Platform::Amplify,
@@ -182,20 +166,66 @@ impl AmplifyProvider {
         if !create {
             return Ok(None);
         }
-        // A manual app: `platform: WEB` and no repository; it can never become git-connected
-        // (§1.3 CreateApp).
-        let out: AppOut = self
-            .client
-            .call(
-                cx,
-                Op::CreateApp,
-                Method::POST,
-                "/apps",
-                &[],
-                Some(&json!({"name": name, "platform": "WEB"})),
-            )
-            .await?;
-        Ok(Some(out.app))
+        self.create_app(cx, &name).await.map(Some)
+    }
+
+    /// Every app in the region, page by page (§1.3 ListApps).
+    async fn apps(&self, cx: &Cx) -> Result<Vec<App>> {
+        let mut apps = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("maxResults", "100")];
+            if let Some(t) = &token {
+                query.push(("nextToken", t.as_str()));
+            }
+            let page: AppsOut = self
+                .client
+                .call(cx, Op::ListApps, Method::GET, "/apps", &query, None::<&()>)
+                .await?;
+            apps.extend(page.apps);
+            match page.next_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = Some(t),
+                None => return Ok(apps),
+            }
+        }
+    }
+
+    /// A new manual app: `platform: WEB` and no repository; it can never become
+    /// git-connected (§1.3 CreateApp).
+    ///
+    /// CreateApp is not idempotent and app names are not unique: when an answer is lost after
+    /// Amplify made the app, a blind retry would make a second one and leave the first behind.
+    /// So the apps of that name are noted first, and before each retry an app of that name
+    /// that was not there before is taken as the one the lost answer was about.
+    async fn create_app(&self, cx: &Cx, name: &str) -> Result<App> {
+        let before: Vec<String> = self
+            .apps(cx)
+            .await?
+            .into_iter()
+            .filter(|a| is_manual_named(a, name))
+            .map(|a| a.app_id)
+            .collect();
+        let body = json!({"name": name, "platform": "WEB"});
+        retry(&cx.retry, &cx.cancel, |attempt| {
+            let (before, body) = (&before, &body);
+            async move {
+                if attempt > 0 {
+                    let made = self
+                        .apps(cx)
+                        .await?
+                        .into_iter()
+                        .find(|a| is_manual_named(a, name) && !before.contains(&a.app_id));
+                    if let Some(app) = made {
+                        return Ok(app);
+                    }
+                }
+                self.client
+                    .call_once::<AppOut>(cx, Op::CreateApp, Method::POST, "/apps", &[], Some(body))
+                    .await
+                    .map(|out| out.app)
+            }
+        })
+        .await
     }
 
     /// The branch, created on first use.
@@ -238,6 +268,11 @@ impl AmplifyProvider {
 }
 
 /// The app name: the user's, else derived from the folder.
+/// A manual app (no repository) called `name`.
+fn is_manual_named(app: &App, name: &str) -> bool {
+    app.repository.as_deref().unwrap_or("").is_empty() && app.name == name
+}
+
 fn app_name(target: &Target) -> String {
     match target.project.as_deref().map(str::trim) {
         Some(p) if !p.is_empty() => p.chars().take(MAX_NAME).collect(),
