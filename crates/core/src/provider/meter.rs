@@ -130,16 +130,29 @@ impl Attempt {
         self.0.meter.files_done.fetch_sub(files, Ordering::Relaxed);
     }
 
-    /// A request body with the file at `path`, which must still be `size` bytes long, counting
-    /// bytes as the connection takes them. Small files are read whole, larger ones streamed in
-    /// chunks, so no large file is ever held whole in memory (see [`super::body`]).
+    /// A request body with the file at `path` (`shown` to the person), which must still be
+    /// `size` bytes long, counting bytes as the connection takes them. Small files are read
+    /// whole, larger ones streamed in chunks, so no large file is ever held whole in memory
+    /// (see [`super::body`]).
     pub async fn file_body(
         &self,
+        shown: &str,
         path: &Path,
         size: u64,
-    ) -> Result<reqwest::Body, super::body::BodyError> {
+    ) -> crate::error::Result<reqwest::Body> {
+        use super::body::BodyError;
         let attempt = self.clone();
-        super::body::file_body(path, size, move |n| attempt.add_bytes(n)).await
+        super::body::file_body(path, size, move |n| attempt.add_bytes(n))
+            .await
+            .map_err(|e| match e {
+                BodyError::Unreadable(e) => crate::error::Error::Unreadable {
+                    path: shown.to_string(),
+                    reason: e.to_string(),
+                },
+                BodyError::Changed => crate::error::Error::FileChanged {
+                    path: shown.to_string(),
+                },
+            })
     }
 }
 

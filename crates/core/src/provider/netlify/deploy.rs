@@ -15,7 +15,6 @@ use super::api::{Api, PLATFORM};
 use super::paths::encode_uri;
 use crate::error::{when, Error, Result};
 use crate::progress::Progress;
-use crate::provider::body::BodyError;
 use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Published};
 
 /// netlify-cli gives each wait (the diff, then processing) 20 minutes (§5.3,
@@ -263,19 +262,7 @@ impl DeploySession for NetlifyDeploy {
             let file = &self.manifest.files[i];
             let shown = file.path.as_str();
             attempt.file_started(shown);
-            let unreadable = |e: std::io::Error| Error::Unreadable {
-                path: shown.to_string(),
-                reason: e.to_string(),
-            };
-            let body = match attempt.file_body(&file.abs, file.size).await {
-                Ok(body) => body,
-                Err(BodyError::Unreadable(e)) => return Err(unreadable(e)),
-                Err(BodyError::Changed) => {
-                    return Err(Error::FileChanged {
-                        path: shown.to_string(),
-                    })
-                }
-            };
+            let body = attempt.file_body(shown, &file.abs, file.size).await?;
             let path = format!("/deploys/{}/files/{}", self.deploy.id, encode_uri(shown));
             let request = self
                 .uploads

@@ -17,7 +17,6 @@ use serde_json::Value;
 use super::api::{api_error, parse, Api, ApiError, PLATFORM};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::provider::body::BodyError;
 use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Published};
 use crate::retry::retry;
 
@@ -262,19 +261,7 @@ impl DeploySession for VercelDeploy {
             let file = &self.manifest.files[i];
             let shown = file.path.as_str();
             attempt.file_started(shown);
-            let unreadable = |e: std::io::Error| Error::Unreadable {
-                path: shown.to_string(),
-                reason: e.to_string(),
-            };
-            let body = match attempt.file_body(&file.abs, file.size).await {
-                Ok(body) => body,
-                Err(BodyError::Unreadable(e)) => return Err(unreadable(e)),
-                Err(BodyError::Changed) => {
-                    return Err(Error::FileChanged {
-                        path: shown.to_string(),
-                    })
-                }
-            };
+            let body = attempt.file_body(shown, &file.abs, file.size).await?;
             let path = "/v2/files";
             let request = self
                 .api
