@@ -116,6 +116,36 @@ impl Cloudflare {
         })
     }
 
+    /// Deletes `target`'s project under the collection `collection(account)` gives, treating
+    /// the API's `gone` code (it was already removed) as done.
+    async fn remove(
+        &self,
+        cx: &Cx,
+        target: &super::Target,
+        collection: fn(&str) -> String,
+        gone: u64,
+    ) -> Result<()> {
+        let Some(name) = target.project.as_deref() else {
+            return Ok(());
+        };
+        let api = self.api(cx);
+        let account = self
+            .account(cx, &api, target.account_ref.as_deref())
+            .await?;
+        let path = format!("{}/{name}", collection(&account));
+        retry(&cx.retry, &cx.cancel, |_| async {
+            match api
+                .send::<serde_json::Value>(api.request(Method::DELETE, &path))
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(Failure::Api { code, .. }) if code == gone => Ok(()),
+                Err(f) => Err(f.into()),
+            }
+        })
+        .await
+    }
+
     /// The account to deploy into: the target's, else the configured one, else discovered.
     async fn account(&self, cx: &Cx, api: &Api, wanted: Option<&str>) -> Result<String> {
         let wanted = wanted

@@ -216,25 +216,8 @@ impl Provider for PagesProvider {
 
     /// `DELETE …/pages/projects/{name}` (§3.11).
     async fn remove(&self, cx: &Cx, target: &Target) -> Result<()> {
-        let Some(name) = target.project.clone() else {
-            return Ok(());
-        };
-        let api = self.cf.api(cx);
-        let account = self
-            .cf
-            .account(cx, &api, target.account_ref.as_deref())
-            .await?;
-        let path = format!("{}/{name}", projects_path(&account));
-        retry(&cx.retry, &cx.cancel, |_| async {
-            match api
-                .send::<serde_json::Value>(api.request(Method::DELETE, &path))
-                .await
-            {
-                Ok(_) | Err(Failure::Api { code: 8000007, .. }) => Ok(()),
-                Err(f) => Err(f.into()),
-            }
-        })
-        .await
+        // 8000007: the project does not exist.
+        self.cf.remove(cx, target, projects_path, 8000007).await
     }
 }
 

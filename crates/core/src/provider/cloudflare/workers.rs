@@ -326,22 +326,8 @@ impl Provider for WorkersProvider {
 
     /// `DELETE …/workers/scripts/{name}`.
     async fn remove(&self, cx: &Cx, target: &Target) -> Result<()> {
-        let Some(name) = target.project.clone() else {
-            return Ok(());
-        };
-        let api = self.cf.api(cx);
-        let account = self
-            .cf
-            .account(cx, &api, target.account_ref.as_deref())
-            .await?;
-        let path = format!("{}/{name}", scripts_path(&account));
-        retry(&cx.retry, &cx.cancel, |_| async {
-            match api.send::<Value>(api.request(Method::DELETE, &path)).await {
-                Ok(_) | Err(Failure::Api { code: 10007, .. }) => Ok(()),
-                Err(f) => Err(f.into()),
-            }
-        })
-        .await
+        // 10007: the script does not exist.
+        self.cf.remove(cx, target, scripts_path, 10007).await
     }
 }
 
