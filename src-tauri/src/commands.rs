@@ -10,6 +10,7 @@ use sitedrop_core::overview::SiteSummary;
 use sitedrop_core::progress_throttle::throttled;
 use sitedrop_core::scan::{self, SecretPolicy};
 use sitedrop_core::secrets::{AwsCredentials, Credentials, Secret};
+use sitedrop_core::watch_registry::{WatchSnapshot, WatchStatus};
 use sitedrop_core::{DeployOutcome, DeployRequest, Environment, FolderReport, Platform, Progress};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, State};
@@ -18,7 +19,7 @@ use tauri_plugin_dialog::DialogExt;
 use crate::error::{AppError, AppResult};
 use crate::settings::Settings;
 use crate::state::{AppState, LocalStatus};
-use crate::watching::{self, WatchSnapshot, WatchStatus};
+use crate::watching;
 
 /// How often counters (files, bytes) may reach the page: ten times a second is smooth.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);

@@ -2,7 +2,7 @@
 //!
 //! - [`commands`]: what the page may call, each a few lines over the engine;
 //! - [`state`]: the engine, the running deploys' cancel handles, the settings;
-//! - [`watching`]: the watched sites (the core's watches, their status, their events);
+//! - [`watching`]: the core's watch registry fanned out to the page, notifications and tray;
 //! - [`tray`]: close-to-tray while a site is watched or a deploy runs;
 //! - [`notify`], [`qr`]: notifications and the live URL's QR code;
 //! - [`settings`]: the app's own preferences.

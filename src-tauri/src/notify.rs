@@ -3,12 +3,12 @@
 
 use sitedrop_core::history::Site;
 use sitedrop_core::watch::WatchEvent;
+use sitedrop_core::watch_registry::WatchUpdate;
 use sitedrop_core::{DeployOutcome, Error};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::state::AppState;
-use crate::watching::WatchUpdate;
 
 /// Announces a finished deploy unless the window has the person's attention (then the page
 /// itself shows the result, and a notification would only be noise).
@@ -85,8 +85,8 @@ fn show(app: &AppHandle, title: String, body: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watching::{WatchState, WatchStatus};
     use sitedrop_core::history::DeployStatus;
+    use sitedrop_core::watch_registry::{WatchState, WatchStatus};
     use sitedrop_core::Platform;
 
     fn site() -> Site {

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use sitedrop_core::watch_registry::Watches;
 use sitedrop_core::{CancellationToken, Engine};
 
 use crate::error::{AppError, AppResult};
 use crate::settings::{self, Settings};
-use crate::watching::Watches;
 
 /// The managed state every command receives.
 pub struct AppState {

@@ -5,12 +5,12 @@
 
 use std::sync::Mutex;
 
+use sitedrop_core::watch_registry::Summary;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, WebviewWindow, Window, WindowEvent, Wry};
 
 use crate::state::AppState;
-use crate::watching::Summary;
 
 const TRAY_ID: &str = "sitedrop";
 

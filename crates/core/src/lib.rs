@@ -8,7 +8,9 @@
 //! - [`provider`] holds what differs per platform, behind one trait;
 //! - [`deploy`] runs the pipeline, reporting [`progress`] and honouring cancellation;
 //! - [`history`] is the SQLite history; [`secrets`] the OS keychain;
-//! - [`serve`] serves "this computer" sites and previews.
+//! - [`serve`] serves "this computer" sites and previews;
+//! - [`watch`] redeploys a folder when it changes; [`watch_registry`] keeps a process's
+//!   watched sites and what each is doing.
 
 pub mod concurrency;
 pub mod config;
@@ -31,6 +33,7 @@ pub mod secrets;
 pub mod serve;
 pub mod verify;
 pub mod watch;
+pub mod watch_registry;
 
 pub use deploy::{DeployOutcome, DeployRequest};
 pub use engine::{Engine, EngineConfig, FolderReport};
