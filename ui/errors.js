@@ -1,6 +1,8 @@
 // Errors as the page shows them. Commands fail with `{ kind, message }` (sitedrop-core's
-// stable `Error::kind()` and its sentence); this module picks a short title and the next step
-// a person can take. Pure: unit-tested in ui/tests/errors.test.js.
+// stable `ErrorKind` code and its sentence); this module picks a short title and the next step
+// a person can take. Pure: unit-tested in ui/tests/errors.test.js. The `case` labels below are
+// checked against `ErrorKind` by src-tauri's tests (src-tauri/src/error.rs): each must be a
+// real kind, and a kind not handled here must be listed there as knowingly generic.
 
 import { timeOfDay } from './format.js';
 

@@ -6,6 +6,7 @@
 //! this command parses the address and allows https anywhere and plain http only to this
 //! computer (the private preview at `http://NAME.localhost:4780/`).
 
+use sitedrop_core::error::ErrorKind;
 use tauri::{AppHandle, Url};
 use tauri_plugin_opener::OpenerExt;
 
@@ -17,14 +18,14 @@ pub fn open_in_browser(app: AppHandle, address: String) -> AppResult<()> {
     let url = may_open(&address)?;
     app.opener()
         .open_url(url.as_str(), None::<&str>)
-        .map_err(|e| AppError::new("browser_failed", format!("The browser could not be opened ({e}). Copy the address and paste it into your browser instead.")))
+        .map_err(|e| AppError::new(ErrorKind::BrowserFailed, format!("The browser could not be opened ({e}). Copy the address and paste it into your browser instead.")))
 }
 
 /// The address, parsed, if it is one Sitedrop opens: https, or http to this computer.
 pub fn may_open(address: &str) -> AppResult<Url> {
     let refused = || {
         AppError::new(
-            "address_refused",
+            ErrorKind::AddressRefused,
             "Sitedrop opens only web addresses (https, or http on this computer); copy this one instead.",
         )
     };

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sitedrop_core::error::ErrorKind;
 use sitedrop_core::history::{Account, DeploymentRecord, Trigger};
 use sitedrop_core::overview::SiteSummary;
 use sitedrop_core::progress_throttle::throttled;
@@ -61,7 +62,7 @@ pub fn open_folder(path: PathBuf) -> AppResult<FolderInfo> {
     scan::check_folder(&path)?;
     let path = path.canonicalize().map_err(|e| {
         AppError::new(
-            "unreadable",
+            ErrorKind::Unreadable,
             format!("Sitedrop cannot open {}: {e}.", path.display()),
         )
     })?;
@@ -82,7 +83,7 @@ pub async fn choose_folder(app: AppHandle) -> AppResult<Option<PathBuf>> {
             .blocking_pick_folder()
     })
     .await
-    .map_err(|e| AppError::new("invalid", format!("The folder picker failed: {e}")))?;
+    .map_err(|e| AppError::new(ErrorKind::Invalid, format!("The folder picker failed: {e}")))?;
     Ok(picked.and_then(|p| p.into_path().ok()))
 }
 

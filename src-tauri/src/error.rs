@@ -2,13 +2,15 @@
 //! their next step (the moment a limit resets; the accounts a token can reach).
 
 use serde::Serialize;
+use sitedrop_core::error::ErrorKind;
 use sitedrop_core::Error;
 
-/// An error for the UI. `kind` is the core's stable code (`token_invalid`, `file_too_large`,
-/// `rate_limited`, …) that the UI branches on; `message` is the sentence a person reads.
+/// An error for the UI. `kind` is the stable code (`token_invalid`, `file_too_large`,
+/// `rate_limited`, …) that the UI branches on — one list, [`ErrorKind`], shared with the core
+/// and the CLI; `message` is the sentence a person reads.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppError {
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
     /// When the platform accepts requests again (ms since the epoch), for "wait until HH:MM"
     /// in the person's own time zone.
@@ -20,9 +22,9 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(kind: &str, message: impl Into<String>) -> AppError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> AppError {
         AppError {
-            kind: kind.to_string(),
+            kind,
             message: message.into(),
             retry_at_ms: None,
             choices: None,
@@ -56,6 +58,7 @@ pub type AppResult<T> = Result<T, AppError>;
 mod tests {
     use super::*;
     use sitedrop_core::Platform;
+    use std::collections::BTreeSet;
 
     #[test]
     fn errors_serialise_as_kind_and_message() {
@@ -81,8 +84,58 @@ mod tests {
             retry_at: Some(at),
         }
         .into();
-        assert_eq!(e.kind, "rate_limited");
+        assert_eq!(e.kind, ErrorKind::RateLimited);
         assert_eq!(e.retry_at_ms, Some(1_800_000_000_000));
+    }
+
+    /// The kinds `ui/errors.js` branches on (its `case '…':` labels).
+    fn kinds_the_page_explains() -> BTreeSet<&'static str> {
+        include_str!("../../ui/errors.js")
+            .split("case '")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("':").map(|(code, _)| code))
+            .collect()
+    }
+
+    /// Kinds the page shows with its generic title and the core's own sentence: each is a
+    /// decision, so a new kind must be added either to `ui/errors.js` or here.
+    const GENERIC_ON_THE_PAGE: [ErrorKind; 9] = [
+        ErrorKind::AccountChoiceNeeded, // the connect form lists the accounts instead
+        ErrorKind::ProjectChoiceNeeded,
+        ErrorKind::NotFound,
+        ErrorKind::UnknownDeployment,
+        ErrorKind::Invalid,
+        ErrorKind::Internal,
+        ErrorKind::Io,
+        ErrorKind::BrowserFailed,
+        ErrorKind::AddressRefused,
+    ];
+
+    #[test]
+    fn the_page_explains_only_kinds_that_exist() {
+        let explained = kinds_the_page_explains();
+        assert!(
+            explained.len() > 20,
+            "ui/errors.js was not read: {explained:?}"
+        );
+        for code in &explained {
+            assert!(
+                code.parse::<ErrorKind>().is_ok(),
+                "ui/errors.js explains {code:?}, which is no ErrorKind"
+            );
+        }
+    }
+
+    #[test]
+    fn every_kind_is_explained_by_the_page_or_knowingly_generic() {
+        let explained = kinds_the_page_explains();
+        for &kind in ErrorKind::ALL {
+            let generic = GENERIC_ON_THE_PAGE.contains(&kind);
+            assert!(
+                explained.contains(kind.as_str()) != generic,
+                "{kind}: add it to ui/errors.js's explain(), or to GENERIC_ON_THE_PAGE (not both)"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Desktop notifications: the end of a deploy, for when the person is looking elsewhere, and
 //! what watched sites do by themselves (failures and pauses always, successes if asked).
 
+use sitedrop_core::error::ErrorKind;
 use sitedrop_core::history::Site;
 use sitedrop_core::watch::WatchEvent;
 use sitedrop_core::watch_registry::WatchUpdate;
@@ -49,7 +50,7 @@ pub fn watch_notice(
     );
     let platform = site.platform.name();
     match &update.event {
-        Some(WatchEvent::Failed { kind, .. }) if kind == "cancelled" => None,
+        Some(WatchEvent::Failed { kind, .. }) if kind == ErrorKind::Cancelled.as_str() => None,
         Some(WatchEvent::Failed { message, .. }) => Some((
             format!("Publishing {name} to {platform} failed"),
             format!("The automatic publish did not finish: {message}"),

@@ -4,6 +4,7 @@
 use base64::Engine as _;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
+use sitedrop_core::error::ErrorKind;
 
 use crate::error::{AppError, AppResult};
 
@@ -12,7 +13,7 @@ use crate::error::{AppError, AppResult};
 pub fn svg_data_url(text: &str) -> AppResult<String> {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| {
         AppError::new(
-            "invalid",
+            ErrorKind::Invalid,
             format!("This address is too long for a QR code ({e})."),
         )
     })?;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sitedrop_core::error::ErrorKind;
 
 use crate::error::{AppError, AppResult};
 
@@ -38,7 +39,7 @@ pub fn load(dir: &Path) -> Settings {
 pub fn save(dir: &Path, settings: &Settings) -> AppResult<()> {
     let failed = |e: std::io::Error| {
         AppError::new(
-            "storage",
+            ErrorKind::Storage,
             format!(
                 "Sitedrop could not save its settings in {}: {e}.",
                 dir.display()
@@ -47,7 +48,7 @@ pub fn save(dir: &Path, settings: &Settings) -> AppResult<()> {
     };
     std::fs::create_dir_all(dir).map_err(failed)?;
     let json = serde_json::to_vec_pretty(settings)
-        .map_err(|e| AppError::new("internal", format!("settings: {e}")))?;
+        .map_err(|e| AppError::new(ErrorKind::Internal, format!("settings: {e}")))?;
     let tmp = dir.join(format!("{FILE}.tmp"));
     std::fs::write(&tmp, json).map_err(failed)?;
     std::fs::rename(&tmp, path(dir)).map_err(failed)

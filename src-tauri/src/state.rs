@@ -125,9 +125,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sitedrop_core::error::ErrorKind;
 
     fn state() -> AppState {
-        AppState::new(Err(AppError::new("invalid", "no engine in this test")))
+        AppState::new(Err(AppError::new(
+            ErrorKind::Invalid,
+            "no engine in this test",
+        )))
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use sitedrop_core::error::ErrorKind;
 use sitedrop_core::watch::WatchOptions;
 use sitedrop_core::watch_registry::{Reporter, WatchStatus};
 use tauri::{AppHandle, Emitter, Manager};
@@ -46,7 +47,7 @@ pub async fn start_site(app: &AppHandle, site_id: i64) -> AppResult<Option<Watch
     let site = engine.history().site(site_id)?;
     let site = site.ok_or_else(|| {
         AppError::new(
-            "not_found",
+            ErrorKind::NotFound,
             "This site is no longer remembered, so it cannot be watched.",
         )
     })?;

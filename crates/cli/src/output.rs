@@ -7,6 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use sitedrop_core::error::ByteSize;
+use sitedrop_core::history::DeployStatus;
 use sitedrop_core::{Error, Progress, ProgressSink};
 
 /// Prints one JSON object as a line on stdout.
@@ -186,11 +187,7 @@ pub fn report_error(err: &Error, json: bool, result_line: bool) {
             &serde_json::json!({"event": "error", "kind": err.kind(), "message": err.to_string()}),
         );
         if result_line {
-            let status = if err.kind() == "cancelled" {
-                "cancelled"
-            } else {
-                "failed"
-            };
+            let status = DeployStatus::after(err);
             json_line(&serde_json::json!({
                 "event": "done", "status": status, "kind": err.kind(), "message": err.to_string(),
             }));

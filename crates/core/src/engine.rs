@@ -7,7 +7,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::history::{Account, History};
 use crate::http::Http;
 use crate::platform::Platform;
@@ -66,7 +66,7 @@ pub struct FolderReport {
     pub warnings: Vec<String>,
     /// The platform limit the folder breaks, in words, if any.
     pub problem: Option<String>,
-    pub problem_kind: Option<&'static str>,
+    pub problem_kind: Option<ErrorKind>,
 }
 
 impl Engine {

@@ -1,7 +1,7 @@
 //! The engine's one error type.
 //!
 //! Every variant renders as a sentence a person can act on (what happened, what to do next)
-//! and carries a stable [`Error::kind`] code that the faces branch on (`token_invalid`,
+//! and carries a stable [`Error::kind`] code ([`ErrorKind`]) that the faces branch on (`token_invalid`,
 //! `file_too_large`, `rate_limited`, …). Messages never contain a credential: errors are built
 //! from status codes, platform error codes and our own words, never from request headers.
 
@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::platform::Platform;
+
+mod kind;
+pub use kind::{ErrorKind, UnknownErrorKind};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -175,6 +178,11 @@ pub enum Error {
     #[error("Sitedrop could not update its history database: {0}. Check that the disk has free space; your files were not changed.")]
     Storage(String),
 
+    /// The same as [`Error::Storage`], with SQLite's own error kept as the cause (it names a
+    /// table or a constraint, never a credential: no secret is ever written to the history).
+    #[error("Sitedrop could not update its history database: {0}. Check that the disk has free space; your files were not changed.")]
+    Database(#[source] rusqlite::Error),
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -184,46 +192,46 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable, machine-readable code for the UI, the CLI's `--json` and the history table.
-    pub fn kind(&self) -> &'static str {
+    /// The stable, machine-readable code for the UI, the CLI's `--json` and the history table.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::FolderMissing(_) => "folder_missing",
-            Error::NotAFolder(_) => "not_a_folder",
-            Error::EmptyFolder { .. } => "empty_folder",
-            Error::Unreadable { .. } => "unreadable",
-            Error::FileTooLarge { .. } => "file_too_large",
-            Error::TooManyFiles { .. } => "too_many_files",
-            Error::BadFileName { .. } => "bad_file_name",
-            Error::FileChanged { .. } => "file_changed",
-            Error::NoCredentials { .. } => "no_credentials",
-            Error::TokenInvalid { .. } => "token_invalid",
-            Error::TokenExpired { .. } => "token_expired",
-            Error::PermissionMissing { .. } => "permission_missing",
-            Error::AccountNotFound { .. } => "account_not_found",
-            Error::AccountChoiceNeeded { .. } => "account_choice_needed",
-            Error::ProjectChoiceNeeded { .. } => "project_choice_needed",
+            Error::FolderMissing(_) => ErrorKind::FolderMissing,
+            Error::NotAFolder(_) => ErrorKind::NotAFolder,
+            Error::EmptyFolder { .. } => ErrorKind::EmptyFolder,
+            Error::Unreadable { .. } => ErrorKind::Unreadable,
+            Error::FileTooLarge { .. } => ErrorKind::FileTooLarge,
+            Error::TooManyFiles { .. } => ErrorKind::TooManyFiles,
+            Error::BadFileName { .. } => ErrorKind::BadFileName,
+            Error::FileChanged { .. } => ErrorKind::FileChanged,
+            Error::NoCredentials { .. } => ErrorKind::NoCredentials,
+            Error::TokenInvalid { .. } => ErrorKind::TokenInvalid,
+            Error::TokenExpired { .. } => ErrorKind::TokenExpired,
+            Error::PermissionMissing { .. } => ErrorKind::PermissionMissing,
+            Error::AccountNotFound { .. } => ErrorKind::AccountNotFound,
+            Error::AccountChoiceNeeded { .. } => ErrorKind::AccountChoiceNeeded,
+            Error::ProjectChoiceNeeded { .. } => ErrorKind::ProjectChoiceNeeded,
             Error::Keychain(e) => e.kind(),
-            Error::ProjectNameInvalid { .. } => "project_name_invalid",
-            Error::ProjectNameTaken { .. } => "project_name_taken",
-            Error::NotFound { .. } => "not_found",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::QuotaExhausted { .. } => "quota_exhausted",
-            Error::Server { .. } => "server_error",
-            Error::Rejected { .. } => "rejected",
-            Error::BadResponse { .. } => "bad_response",
-            Error::Network { .. } => "network",
-            Error::DeployFailed { .. } => "deploy_failed",
-            Error::VerifyFailed { .. } => "verify_failed",
-            Error::LimitExceeded { .. } => "limit_exceeded",
-            Error::Unsupported(_) => "unsupported",
-            Error::Cancelled | Error::CancelledWhilePublishing { .. } => "cancelled",
-            Error::DeployInProgress { .. } => "deploy_in_progress",
-            Error::UnknownDeployment(_) => "unknown_deployment",
-            Error::Invalid(_) => "invalid",
-            Error::Internal(_) => "internal",
-            Error::DataDir { .. } => "data_dir",
-            Error::Storage(_) => "storage",
-            Error::Io { .. } => "io",
+            Error::ProjectNameInvalid { .. } => ErrorKind::ProjectNameInvalid,
+            Error::ProjectNameTaken { .. } => ErrorKind::ProjectNameTaken,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::QuotaExhausted { .. } => ErrorKind::QuotaExhausted,
+            Error::Server { .. } => ErrorKind::ServerError,
+            Error::Rejected { .. } => ErrorKind::Rejected,
+            Error::BadResponse { .. } => ErrorKind::BadResponse,
+            Error::Network { .. } => ErrorKind::Network,
+            Error::DeployFailed { .. } => ErrorKind::DeployFailed,
+            Error::VerifyFailed { .. } => ErrorKind::VerifyFailed,
+            Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Cancelled | Error::CancelledWhilePublishing { .. } => ErrorKind::Cancelled,
+            Error::DeployInProgress { .. } => ErrorKind::DeployInProgress,
+            Error::UnknownDeployment(_) => ErrorKind::UnknownDeployment,
+            Error::Invalid(_) => ErrorKind::Invalid,
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::DataDir { .. } => ErrorKind::DataDir,
+            Error::Storage(_) | Error::Database(_) => ErrorKind::Storage,
+            Error::Io { .. } => ErrorKind::Io,
         }
     }
 
@@ -279,7 +287,7 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Storage(e.to_string())
+        Error::Database(e)
     }
 }
 

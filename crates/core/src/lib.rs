@@ -37,7 +37,7 @@ pub mod watch_registry;
 
 pub use deploy::{DeployOutcome, DeployRequest};
 pub use engine::{Engine, EngineConfig, FolderReport};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use platform::{Environment, Platform};
 pub use progress::{Phase, Progress, ProgressSink};
 pub use tokio_util::sync::CancellationToken;

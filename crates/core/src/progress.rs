@@ -20,6 +20,20 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Every phase, in the order a deploy goes through them.
+    pub const ALL: [Phase; 9] = [
+        Phase::Scan,
+        Phase::Limits,
+        Phase::Hash,
+        Phase::Prepare,
+        Phase::Upload,
+        Phase::Finish,
+        Phase::Poll,
+        Phase::Verify,
+        Phase::Done,
+    ];
+
+    /// The phase as the history stores it and faces receive it.
     pub fn id(self) -> &'static str {
         match self {
             Phase::Scan => "scan",

@@ -429,7 +429,7 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(
-            (err.kind(), calls.load(Ordering::SeqCst)),
+            (err.kind().as_str(), calls.load(Ordering::SeqCst)),
             ("token_invalid", 1)
         );
     }
@@ -492,7 +492,10 @@ mod tests {
         })
         .await
         .unwrap_err();
-        assert_eq!((err.kind(), calls.load(Ordering::SeqCst)), ("network", 6));
+        assert_eq!(
+            (err.kind().as_str(), calls.load(Ordering::SeqCst)),
+            ("network", 6)
+        );
     }
 
     #[tokio::test(start_paused = true)]

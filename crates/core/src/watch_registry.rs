@@ -360,11 +360,8 @@ pub fn redeploy_request(engine: &Engine, site: &Site) -> Result<DeployRequest> {
         .history()
         .deployments(Some(site.id), 20)?
         .into_iter()
-        .find(|d| d.trigger != Trigger::Rollback.id());
-    let environment = match last {
-        Some(d) if d.environment == Environment::Preview.id() => Environment::Preview,
-        _ => Environment::Production,
-    };
+        .find(|d| d.trigger != Trigger::Rollback);
+    let environment = last.map_or(Environment::Production, |d| d.environment);
     Ok(DeployRequest {
         project: site.project.clone(),
         environment,

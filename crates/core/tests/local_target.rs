@@ -171,7 +171,7 @@ async fn fresh_deploy_serves_exact_bytes_and_redeploys_send_only_changes() {
     let rows = engine.history().deployments(None, 10).unwrap();
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0].id, back.id);
-    assert_eq!(rows[0].trigger, "rollback");
+    assert_eq!(rows[0].trigger.id(), "rollback");
     assert_eq!(rows[0].rollback_of, Some(first.id));
     assert!(rows.iter().all(|r| r.status == DeployStatus::Live));
     assert_eq!(rows[1].files_uploaded, 1);
@@ -214,7 +214,7 @@ async fn bad_folders_are_refused_and_recorded_honestly() {
     let rows = engine.history().deployments(None, 10).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, DeployStatus::Failed);
-    assert_eq!(rows[0].error_kind.as_deref(), Some("empty_folder"));
+    assert_eq!(rows[0].error_kind.map(|k| k.as_str()), Some("empty_folder"));
     assert!(!data.path().join("local/blobs").exists());
 }
 

@@ -165,7 +165,7 @@ async fn first_watch_catches_up_then_one_edit_uploads_one_file() {
     );
     assert_eq!(w.get("/").await, b"<h1>v2</h1>");
     let rows = w.engine.history().deployments(None, 5).unwrap();
-    assert_eq!(rows[0].trigger, "watch");
+    assert_eq!(rows[0].trigger.id(), "watch");
     assert_eq!(rows[0].id, outcome.id);
     handle.stop().await;
     assert!(matches!(
@@ -313,7 +313,7 @@ async fn watch_deploys_are_recorded_with_the_watch_trigger() {
     assert!(w.until(20, |w| w.deployed() == 1).await);
     handle.stop().await;
     let rows = w.engine.history().deployments(None, 5).unwrap();
-    assert!(rows.iter().all(|r| r.trigger == Trigger::Watch.id()));
+    assert!(rows.iter().all(|r| r.trigger == Trigger::Watch));
 }
 
 /// The OS watch limit (ENOSPC) pauses watching with the sysctl hint. The limit is lowered for

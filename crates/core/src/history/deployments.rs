@@ -1,13 +1,18 @@
 //! Deployments: one row per deploy, written at start and kept truthful at every phase.
+//!
+//! Every word the table holds (status, phase, trigger, environment, error kind) goes in and
+//! comes out as its Rust type: the SQL names no status by hand, so a status the schema's
+//! `CHECK` does not know cannot be written (a test writes each one).
 
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{lock, now_ms, History};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::platform::{Environment, Platform};
 use crate::progress::Phase;
 
@@ -24,6 +29,15 @@ pub enum DeployStatus {
 }
 
 impl DeployStatus {
+    /// Every status; the schema's `CHECK (status IN (…))` allows exactly these.
+    pub const ALL: [DeployStatus; 5] = [
+        DeployStatus::Running,
+        DeployStatus::Live,
+        DeployStatus::Failed,
+        DeployStatus::Cancelled,
+        DeployStatus::Interrupted,
+    ];
+
     pub fn id(self) -> &'static str {
         match self {
             DeployStatus::Running => "running",
@@ -33,19 +47,24 @@ impl DeployStatus {
             DeployStatus::Interrupted => "interrupted",
         }
     }
+
+    /// How a deploy that failed with `error` ends: cancelled when the person stopped it.
+    pub fn after(error: &Error) -> DeployStatus {
+        if error.kind() == ErrorKind::Cancelled {
+            DeployStatus::Cancelled
+        } else {
+            DeployStatus::Failed
+        }
+    }
 }
 
 impl FromStr for DeployStatus {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "running" => DeployStatus::Running,
-            "live" => DeployStatus::Live,
-            "failed" => DeployStatus::Failed,
-            "cancelled" => DeployStatus::Cancelled,
-            "interrupted" => DeployStatus::Interrupted,
-            other => return Err(Error::Storage(format!("unknown deploy status {other}"))),
-        })
+        DeployStatus::ALL
+            .into_iter()
+            .find(|status| status.id() == s)
+            .ok_or_else(|| Error::Storage(format!("unknown deploy status {s}")))
     }
 }
 
@@ -62,6 +81,8 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    pub const ALL: [Trigger; 3] = [Trigger::Manual, Trigger::Watch, Trigger::Rollback];
+
     pub fn id(self) -> &'static str {
         match self {
             Trigger::Manual => "manual",
@@ -69,6 +90,51 @@ impl Trigger {
             Trigger::Rollback => "rollback",
         }
     }
+}
+
+impl FromStr for Trigger {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Trigger::ALL
+            .into_iter()
+            .find(|trigger| trigger.id() == s)
+            .ok_or_else(|| Error::Storage(format!("unknown deploy trigger {s}")))
+    }
+}
+
+/// Stores a word-valued type as its id and reads it back through its parser.
+macro_rules! sql_as_id {
+    ($type:ty, $parse:expr) => {
+        impl ToSql for $type {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.id()))
+            }
+        }
+
+        impl FromSql for $type {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                $parse(text).ok_or_else(|| {
+                    FromSqlError::Other(format!("unknown {} {text:?}", stringify!($type)).into())
+                })
+            }
+        }
+    };
+}
+
+sql_as_id!(DeployStatus, |s: &str| s.parse().ok());
+sql_as_id!(Trigger, |s: &str| s.parse().ok());
+sql_as_id!(Phase, phase_from_id);
+sql_as_id!(Environment, environment_from_id);
+
+fn phase_from_id(id: &str) -> Option<Phase> {
+    Phase::ALL.into_iter().find(|p| p.id() == id)
+}
+
+fn environment_from_id(id: &str) -> Option<Environment> {
+    [Environment::Production, Environment::Preview]
+        .into_iter()
+        .find(|e| e.id() == id)
 }
 
 /// How long each part of a deploy took, in milliseconds.
@@ -90,9 +156,9 @@ pub struct DeploymentRecord {
     pub platform: Platform,
     pub project: Option<String>,
     pub status: DeployStatus,
-    pub phase: String,
-    pub trigger: String,
-    pub environment: String,
+    pub phase: Phase,
+    pub trigger: Trigger,
+    pub environment: Environment,
     pub message: Option<String>,
     /// The platform's id for this deployment (used for rollback).
     pub remote_id: Option<String>,
@@ -105,7 +171,9 @@ pub struct DeploymentRecord {
     pub finished_at: Option<i64>,
     pub duration_ms: Option<i64>,
     pub timings: Timings,
-    pub error_kind: Option<String>,
+    /// `None` also for a kind this build does not know (written by a newer Sitedrop): the
+    /// message still says what happened.
+    pub error_kind: Option<ErrorKind>,
     pub error_message: Option<String>,
     pub rollback_of: Option<i64>,
 }
@@ -127,22 +195,23 @@ const COLUMNS: &str =
     d.publish_ms, d.verify_ms, d.error_kind, d.error_message, d.rollback_of";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
-    let bad = |i, e: Error| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            e.to_string().into(),
-        )
-    };
     let started_at: i64 = row.get(16)?;
     let finished_at: Option<i64> = row.get(17)?;
+    let platform: String = row.get(3)?;
+    let error_kind: Option<String> = row.get(23)?;
     Ok(DeploymentRecord {
         id: row.get(0)?,
         site_id: row.get(1)?,
         folder: PathBuf::from(row.get::<_, String>(2)?),
-        platform: row.get::<_, String>(3)?.parse().map_err(|e| bad(3, e))?,
+        platform: platform.parse().map_err(|e: Error| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                e.to_string().into(),
+            )
+        })?,
         project: row.get(4)?,
-        status: row.get::<_, String>(5)?.parse().map_err(|e| bad(5, e))?,
+        status: row.get(5)?,
         phase: row.get(6)?,
         trigger: row.get(7)?,
         environment: row.get(8)?,
@@ -163,7 +232,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
             publish_ms: row.get(21)?,
             verify_ms: row.get(22)?,
         },
-        error_kind: row.get(23)?,
+        error_kind: error_kind.and_then(|k| k.parse().ok()),
         error_message: row.get(24)?,
         rollback_of: row.get(25)?,
     })
@@ -174,8 +243,17 @@ impl History {
     pub fn start_deployment(&self, new: &NewDeployment<'_>) -> Result<i64> {
         self.conn.execute(
             "INSERT INTO deployments (site_id, status, phase, trigger, environment, message, started_at, rollback_of)
-             VALUES (?1, 'running', 'scan', ?2, ?3, ?4, ?5, ?6)",
-            params![new.site_id, new.trigger.id(), new.environment.id(), new.message, now_ms(), new.rollback_of],
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                new.site_id,
+                DeployStatus::Running,
+                Phase::Scan,
+                new.trigger,
+                new.environment,
+                new.message,
+                now_ms(),
+                new.rollback_of
+            ],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -183,7 +261,7 @@ impl History {
     pub fn set_phase(&self, id: i64, phase: Phase) -> Result<()> {
         self.conn.execute(
             "UPDATE deployments SET phase = ?2 WHERE id = ?1",
-            params![id, phase.id()],
+            params![id, phase],
         )?;
         Ok(())
     }
@@ -227,26 +305,18 @@ impl History {
     /// Marks the deploy live.
     pub fn finish_live(&self, id: i64) -> Result<()> {
         self.conn.execute(
-            "UPDATE deployments SET status = 'live', phase = 'done', finished_at = ?2,
+            "UPDATE deployments SET status = ?2, phase = ?3, finished_at = ?4,
                     error_kind = NULL, error_message = NULL WHERE id = ?1",
-            params![id, now_ms()],
+            params![id, DeployStatus::Live, Phase::Done, now_ms()],
         )?;
         Ok(())
     }
 
     /// Marks the deploy failed or cancelled, with the error a person saw.
     pub fn finish_failed(&self, id: i64, error: &Error) -> Result<()> {
-        let status = if matches!(
-            error,
-            Error::Cancelled | Error::CancelledWhilePublishing { .. }
-        ) {
-            DeployStatus::Cancelled
-        } else {
-            DeployStatus::Failed
-        };
         self.conn.execute(
             "UPDATE deployments SET status = ?2, finished_at = ?3, error_kind = ?4, error_message = ?5 WHERE id = ?1",
-            params![id, status.id(), now_ms(), error.kind(), error.to_string()],
+            params![id, DeployStatus::after(error), now_ms(), error.kind(), error.to_string()],
         )?;
         Ok(())
     }
@@ -281,10 +351,10 @@ impl History {
             .query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM deployments d JOIN sites s ON s.id = d.site_id
-                     WHERE d.site_id = ?1 AND d.status = 'live' AND d.environment = 'production'
+                     WHERE d.site_id = ?1 AND d.status = ?2 AND d.environment = ?3
                      ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
                 ),
-                [site_id],
+                params![site_id, DeployStatus::Live, Environment::Production],
                 from_row,
             )
             .optional()?)
@@ -292,9 +362,13 @@ impl History {
 
     /// Rows left `running` by a process that is gone become `interrupted` (see [`lock`]).
     pub(super) fn mark_interrupted(&self) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, site_id FROM deployments WHERE status = 'running'")?;
+        // The status is spelled into the text, not bound, so SQLite can plan this query on
+        // the partial index `deployments_running` (`WHERE status = 'running'`): a bound
+        // parameter cannot match an index's condition.
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, site_id FROM deployments WHERE status = '{}'",
+            DeployStatus::Running.id()
+        ))?;
         let running: Vec<(i64, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
@@ -303,13 +377,22 @@ impl History {
                 continue;
             }
             self.conn.execute(
-                "UPDATE deployments SET status = 'interrupted', finished_at = COALESCE(finished_at, ?2),
-                        error_kind = 'interrupted',
-                        error_message = 'Sitedrop stopped before this deploy finished (it was closed or crashed). Deploy again: files already uploaded are not sent twice.'
-                 WHERE id = ?1 AND status = 'running'",
-                params![id, now_ms()],
+                "UPDATE deployments SET status = ?3, finished_at = COALESCE(finished_at, ?2),
+                        error_kind = ?4, error_message = ?5
+                 WHERE id = ?1 AND status = ?6",
+                params![
+                    id,
+                    now_ms(),
+                    DeployStatus::Interrupted,
+                    ErrorKind::Interrupted,
+                    INTERRUPTED,
+                    DeployStatus::Running
+                ],
             )?;
         }
         Ok(())
     }
 }
+
+/// What an interrupted deploy's row says.
+const INTERRUPTED: &str = "Sitedrop stopped before this deploy finished (it was closed or crashed). Deploy again: files already uploaded are not sent twice.";

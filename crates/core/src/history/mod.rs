@@ -59,6 +59,10 @@ impl History {
                 path: path.clone(),
                 reason,
             },
+            Error::Database(e) => Error::DataDir {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
             other => other,
         })?;
         let history = History {

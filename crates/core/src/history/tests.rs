@@ -1,5 +1,5 @@
 use super::*;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::platform::{Environment, Platform};
 use crate::progress::Phase;
 
@@ -59,7 +59,7 @@ fn history_survives_reopening() {
         (DeployStatus::Live, 12, 3456)
     );
     assert_eq!(d.url.as_deref(), Some("https://ann-blog.netlify.app"));
-    assert_eq!(d.phase, "done");
+    assert_eq!(d.phase, Phase::Done);
     assert!(d.duration_ms.is_some());
     assert_eq!(
         history
@@ -86,8 +86,8 @@ fn a_running_row_left_by_a_dead_process_becomes_interrupted() {
     let history = History::open(dir.path()).unwrap();
     let d = history.deployment(id).unwrap().unwrap();
     assert_eq!(d.status, DeployStatus::Interrupted);
-    assert_eq!(d.phase, "upload", "the row keeps where it stopped");
-    assert_eq!(d.error_kind.as_deref(), Some("interrupted"));
+    assert_eq!(d.phase, Phase::Upload, "the row keeps where it stopped");
+    assert_eq!(d.error_kind, Some(ErrorKind::Interrupted));
     assert!(d
         .error_message
         .unwrap()
@@ -135,13 +135,76 @@ fn failures_and_cancels_are_recorded_with_kind_and_sentence() {
     assert_eq!(rows.len(), 2);
     let f = history.deployment(failed).unwrap().unwrap();
     assert_eq!(
-        (f.status, f.error_kind.as_deref()),
-        (DeployStatus::Failed, Some("token_expired"))
+        (f.status, f.error_kind),
+        (DeployStatus::Failed, Some(ErrorKind::TokenExpired))
     );
     assert!(f.error_message.unwrap().contains("expired or was revoked"));
     assert_eq!(
         history.deployment(cancelled).unwrap().unwrap().status,
         DeployStatus::Cancelled
+    );
+}
+
+#[test]
+fn the_schema_accepts_every_status_and_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(dir.path()).unwrap();
+    let site = history
+        .site_for(std::path::Path::new("/s"), Platform::Local)
+        .unwrap();
+    let id = history.start_deployment(&new_deploy(site.id)).unwrap();
+    let set = |status: &dyn rusqlite::ToSql| {
+        history.conn.execute(
+            "UPDATE deployments SET status = ?2 WHERE id = ?1",
+            rusqlite::params![id, status],
+        )
+    };
+    for status in DeployStatus::ALL {
+        set(&status).unwrap();
+        let row = history.deployment(id).unwrap().unwrap();
+        assert_eq!(row.status, status);
+    }
+    assert!(
+        set(&"paused").is_err(),
+        "the CHECK refuses a status Rust does not know"
+    );
+}
+
+#[test]
+fn words_read_back_as_the_types_they_were_written_as() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(dir.path()).unwrap();
+    let site = history
+        .site_for(std::path::Path::new("/s"), Platform::Local)
+        .unwrap();
+    let id = history
+        .start_deployment(&NewDeployment {
+            trigger: Trigger::Watch,
+            environment: Environment::Preview,
+            ..new_deploy(site.id)
+        })
+        .unwrap();
+    for phase in Phase::ALL {
+        history.set_phase(id, phase).unwrap();
+        assert_eq!(history.deployment(id).unwrap().unwrap().phase, phase);
+    }
+    let row = history.deployment(id).unwrap().unwrap();
+    assert_eq!(
+        (row.trigger, row.environment),
+        (Trigger::Watch, Environment::Preview)
+    );
+    // A kind from a newer Sitedrop reads as none; the row, and its message, still read.
+    history
+        .conn
+        .execute(
+            "UPDATE deployments SET error_kind = 'from_the_future', error_message = 'x' WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+    let row = history.deployment(id).unwrap().unwrap();
+    assert_eq!(
+        (row.error_kind, row.error_message.as_deref()),
+        (None, Some("x"))
     );
 }
 

@@ -14,6 +14,8 @@ mod keychain;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::ErrorKind;
+
 pub use credentials::{AwsCredentials, CredentialSource, Credentials, ResolvedCredentials};
 pub use keychain::{MemoryKeychain, OsKeychain};
 
@@ -90,13 +92,14 @@ pub enum KeychainError {
 }
 
 impl KeychainError {
-    pub fn kind(&self) -> &'static str {
+    /// The code faces see for this failure.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            KeychainError::Unavailable { .. } => "keychain_unavailable",
-            KeychainError::Locked => "keychain_locked",
-            KeychainError::Timeout => "keychain_timeout",
-            KeychainError::Corrupt => "keychain_corrupt",
-            KeychainError::Other(_) => "keychain_error",
+            KeychainError::Unavailable { .. } => ErrorKind::KeychainUnavailable,
+            KeychainError::Locked => ErrorKind::KeychainLocked,
+            KeychainError::Timeout => ErrorKind::KeychainTimeout,
+            KeychainError::Corrupt => ErrorKind::KeychainCorrupt,
+            KeychainError::Other(_) => ErrorKind::KeychainError,
         }
     }
 }

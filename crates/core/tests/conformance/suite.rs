@@ -178,7 +178,7 @@ pub async fn rollback_moves_production(spec: PlatformSpec) {
         );
         let row = &engine.history().deployments(None, 1).unwrap()[0];
         assert_eq!(
-            (row.status, row.error_kind.as_deref()),
+            (row.status, row.error_kind.map(|k| k.as_str())),
             (DeployStatus::Failed, Some("unsupported"))
         );
         return;
@@ -194,7 +194,7 @@ pub async fn rollback_moves_production(spec: PlatformSpec) {
     );
     let row = engine.history().deployment(back.id).unwrap().unwrap();
     assert_eq!(
-        (row.status, row.trigger.as_str(), row.rollback_of),
+        (row.status, row.trigger.id(), row.rollback_of),
         (DeployStatus::Live, "rollback", Some(first.id))
     );
 }
@@ -211,7 +211,7 @@ pub async fn bad_token_is_refused_with_a_sentence(spec: PlatformSpec) {
     assert_eq!(fx.uploads().await, 0);
     let rows = fx.engine().history().deployments(None, 1).unwrap();
     assert_eq!(
-        (rows[0].status, rows[0].error_kind.as_deref()),
+        (rows[0].status, rows[0].error_kind.map(|k| k.as_str())),
         (DeployStatus::Failed, Some("token_invalid"))
     );
 }
@@ -351,7 +351,7 @@ pub async fn an_outage_longer_than_the_retry_budget_fails_and_leaves_production_
     assert!(!err.is_input_error());
     let row = &impatient.history().deployments(None, 1).unwrap()[0];
     assert_eq!(
-        (row.status, row.error_kind.as_deref()),
+        (row.status, row.error_kind.map(|k| k.as_str())),
         (DeployStatus::Failed, Some("network"))
     );
     fx.clear_faults().await;
