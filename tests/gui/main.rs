@@ -459,6 +459,24 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
     // Asked for: a notification on success too.
     notifications.wait_for("journal is up to date");
     gui.shot("03-published-automatically");
+    // Then it rests: the publish's own reads of the folder are not changes, so for 10 idle
+    // seconds the status stays "Watching" and nothing is published again.
+    gui.run_js("window.__watch.status = [];", vec![]);
+    std::thread::sleep(std::time::Duration::from_secs(10));
+    let idle = gui.run_js("return window.__watch.status;", vec![]);
+    assert!(
+        idle.as_array().is_some_and(|lines| lines
+            .iter()
+            .all(|l| l.as_str().is_some_and(|l| l.starts_with("Watching")))),
+        "an idle watch showed {idle}"
+    );
+    assert!(gui.exists("#watch-section[data-state='watching']"));
+    assert_eq!(
+        gui.count(".history-row"),
+        2,
+        "an idle watch published again"
+    );
+    gui.shot("03b-idle-after-publish");
     gui.close();
 
     // An edit while the app is closed is published when it starts again.
