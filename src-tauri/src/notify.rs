@@ -136,6 +136,7 @@ mod tests {
                 duration_ms: 900,
                 held_back: vec![],
                 warnings: vec![],
+                unchanged: false,
             }),
         }
     }

@@ -26,16 +26,20 @@ pub enum DeployStatus {
     Cancelled,
     /// The process died mid-deploy (crash, power loss, SIGKILL).
     Interrupted,
+    /// The folder was exactly what the live deploy already serves, on a platform where
+    /// publishing it again would send every byte again (Amplify): no new deployment was made.
+    Unchanged,
 }
 
 impl DeployStatus {
     /// Every status; the schema's `CHECK (status IN (…))` allows exactly these.
-    pub const ALL: [DeployStatus; 5] = [
+    pub const ALL: [DeployStatus; 6] = [
         DeployStatus::Running,
         DeployStatus::Live,
         DeployStatus::Failed,
         DeployStatus::Cancelled,
         DeployStatus::Interrupted,
+        DeployStatus::Unchanged,
     ];
 
     pub fn id(self) -> &'static str {
@@ -45,6 +49,7 @@ impl DeployStatus {
             DeployStatus::Failed => "failed",
             DeployStatus::Cancelled => "cancelled",
             DeployStatus::Interrupted => "interrupted",
+            DeployStatus::Unchanged => "unchanged",
         }
     }
 
@@ -176,6 +181,8 @@ pub struct DeploymentRecord {
     pub error_kind: Option<ErrorKind>,
     pub error_message: Option<String>,
     pub rollback_of: Option<i64>,
+    /// What the deploy published, by content ([`crate::provider::Manifest::content_digest`]).
+    pub content_digest: Option<String>,
 }
 
 /// What is known when a deploy starts.
@@ -192,7 +199,7 @@ const COLUMNS: &str =
     "d.id, d.site_id, s.folder, s.platform, s.project, d.status, d.phase, d.trigger,
     d.environment, d.message, d.remote_id, d.url, d.files_total, d.files_uploaded, d.bytes_total,
     d.bytes_uploaded, d.started_at, d.finished_at, d.scan_ms, d.hash_ms, d.upload_ms,
-    d.publish_ms, d.verify_ms, d.error_kind, d.error_message, d.rollback_of";
+    d.publish_ms, d.verify_ms, d.error_kind, d.error_message, d.rollback_of, d.content_digest";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
     let started_at: i64 = row.get(16)?;
@@ -235,6 +242,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
         error_kind: error_kind.and_then(|k| k.parse().ok()),
         error_message: row.get(24)?,
         rollback_of: row.get(25)?,
+        content_digest: row.get(26)?,
     })
 }
 
@@ -344,8 +352,31 @@ impl History {
         Ok(rows)
     }
 
-    /// The live production deploy a site serves now, if the history knows it.
-    pub fn current_production(&self, site_id: i64) -> Result<Option<DeploymentRecord>> {
+    /// Records what a deploy publishes, by content.
+    pub fn set_content_digest(&self, id: i64, digest: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deployments SET content_digest = ?2 WHERE id = ?1",
+            params![id, digest],
+        )?;
+        Ok(())
+    }
+
+    /// Ends a deploy that made no new deployment because the live one already serves the
+    /// folder: the row points at that deployment.
+    pub fn finish_unchanged(&self, id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deployments SET status = ?2, phase = ?3, finished_at = ?4 WHERE id = ?1",
+            params![id, DeployStatus::Unchanged, Phase::Done, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The live deploy a site serves now in `environment`, if the history knows it.
+    pub fn current_live(
+        &self,
+        site_id: i64,
+        environment: Environment,
+    ) -> Result<Option<DeploymentRecord>> {
         Ok(self
             .conn
             .query_row(
@@ -354,10 +385,15 @@ impl History {
                      WHERE d.site_id = ?1 AND d.status = ?2 AND d.environment = ?3
                      ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
                 ),
-                params![site_id, DeployStatus::Live, Environment::Production],
+                params![site_id, DeployStatus::Live, environment],
                 from_row,
             )
             .optional()?)
+    }
+
+    /// The live production deploy a site serves now, if the history knows it.
+    pub fn current_production(&self, site_id: i64) -> Result<Option<DeploymentRecord>> {
+        self.current_live(site_id, Environment::Production)
     }
 
     /// Rows left `running` by a process that is gone become `interrupted` (see [`lock`]).
