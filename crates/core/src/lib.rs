@@ -8,7 +8,8 @@
 //! - [`provider`] holds what differs per platform, behind one trait;
 //! - [`deploy`] runs the pipeline, reporting [`progress`] and honouring cancellation;
 //! - [`history`] is the SQLite history; [`secrets`] the OS keychain;
-//! - [`serve`] serves "this computer" sites and previews.
+//! - [`serve`] serves "this computer" sites and previews;
+//! - [`health`] checks that published sites are still up and serving what was published.
 
 pub mod concurrency;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod deploy;
 pub mod engine;
 pub mod error;
 pub mod hash;
+pub mod health;
 pub mod history;
 pub mod http;
 pub mod limits;
