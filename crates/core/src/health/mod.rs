@@ -494,12 +494,17 @@ impl Engine {
             out
         };
         let client = probe::client(config.timeout)?;
-        let client = &client;
-        let mut results: Vec<(usize, CheckOutcome)> = stream::iter(targets.iter().enumerate())
-            .map(|(i, (site, target))| async move {
-                self.check_target(site, target, client, config)
-                    .await
-                    .map(|o| (i, o))
+        // Owned values in each future (not borrows of `targets`): a stream of futures that
+        // borrow is not `Send` to the compiler, and the app runs this on a spawned task.
+        let mut results: Vec<(usize, CheckOutcome)> = stream::iter(targets.into_iter().enumerate())
+            .map(|(i, (site, target))| {
+                let (engine, client, config) = (self.clone(), client.clone(), config.clone());
+                async move {
+                    engine
+                        .check_target(&site, &target, &client, &config)
+                        .await
+                        .map(|o| (i, o))
+                }
             })
             .buffer_unordered(config.parallel.max(1))
             .collect::<Vec<Result<_>>>()
