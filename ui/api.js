@@ -25,6 +25,14 @@ export const api = {
   qrCode: (text) => invoke('qr_code', { text }),
   cancel: (ticket) => invoke('cancel_deploy', { ticket }),
   pageReady: () => invoke('page_ready'),
+  /** Health (ui/health.js): check now, `{ last, summary, checks_on }` over 7/30 days, the switch. */
+  checkSiteNow: (siteId) => invoke('check_site_now', { siteId }),
+  siteHealth: (siteId, days = 7) => invoke('site_health', { siteId, days }),
+  setSiteChecks: (siteId, on) => invoke('set_site_checks', { siteId, on }),
+  /** Calls `handler(outcome)` after each health check (periodic or "Check now"). */
+  async onHealth(handler) {
+    await tauri().event.listen('health-checked', (e) => handler(e.payload));
+  },
 
   /** Starts a deploy; `onEvent` receives progress events. Returns `{ ticket, done }`. */
   deploy(request, onEvent) {

@@ -4,12 +4,14 @@
 //! - [`state`]: the engine, the running deploys' cancel handles, the settings;
 //! - [`watching`]: the core's watch registry fanned out to the page, notifications and tray;
 //! - [`tray`]: close-to-tray while a site is watched or a deploy runs;
+//! - [`health`]: periodic health checks of published sites, and their commands;
 //! - [`notify`], [`qr`]: notifications and the live URL's QR code;
 //! - [`settings`]: the app's own preferences.
 
 pub mod browser;
 pub mod commands;
 pub mod error;
+pub mod health;
 pub mod notify;
 pub mod qr;
 pub mod settings;
@@ -64,6 +66,7 @@ pub fn run() {
         .manage(AppState::new(open_engine()))
         .setup(|app| {
             start_local_server_then_watch(app.handle());
+            health::start(app.handle());
             Ok(())
         })
         .on_window_event(tray::on_window_event)
@@ -84,6 +87,9 @@ pub fn run() {
             commands::qr_code,
             browser::open_in_browser,
             commands::page_ready,
+            health::check_site_now,
+            health::site_health,
+            health::set_site_checks,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -1,11 +1,13 @@
 //! `sitedrop`: the engine for terminals and CI. A thin face: parse arguments, call the core,
-//! render progress and results. Exit codes: 0 live, 1 the deploy failed, 2 bad usage or input.
+//! render progress and results. Exit codes: 0 live, 1 the deploy failed, 2 bad usage or input;
+//! `sitedrop status`: 0 when every site is up, 1 otherwise.
 
 mod accounts;
 mod deploy;
 mod history;
 mod output;
 mod serve;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +71,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Check every published site now: up, slow, down, changed, or certificate expiring.
+    /// Exit 0 when all are up, 1 otherwise.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the sites deployed to "this computer" until Ctrl-C.
     Serve {
         #[arg(long)]
@@ -87,7 +95,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
         cli.command,
-        Command::History { .. } | Command::Accounts { .. }
+        Command::History { .. } | Command::Accounts { .. } | Command::Status { .. }
     ) {
         quiet_on_closed_pipe();
     }
@@ -97,10 +105,12 @@ async fn main() -> ExitCode {
             | Command::Accounts { json: true }
             | Command::History { json: true, .. }
             | Command::Rollback { json: true, .. }
+            | Command::Status { json: true }
     );
     let result_line = matches!(&cli.command, Command::Deploy(_) | Command::Rollback { .. });
     match run(cli.command).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(err) => {
             output::report_error(&err, json, result_line);
             ExitCode::from(if err.is_input_error() { 2 } else { 1 })
@@ -120,12 +130,17 @@ fn quiet_on_closed_pipe() {
     }
 }
 
-async fn run(command: Command) -> Result<(), Error> {
+/// Runs a command; `Ok(false)` when it ran but the answer is "not all well" (exit 1 without an
+/// error: `sitedrop status` with a site that is not up).
+async fn run(command: Command) -> Result<bool, Error> {
     if let Command::Preview { dir, port } = &command {
-        return serve::preview(dir, *port).await;
+        return serve::preview(dir, *port).await.map(|()| true);
     }
     let engine = Engine::open(EngineConfig::from_process())?;
-    match command {
+    if let Command::Status { json } = command {
+        return status::run(&engine, json).await;
+    }
+    let done = match command {
         Command::Deploy(args) => deploy::run(&engine, args).await,
         Command::Login {
             platform,
@@ -141,6 +156,7 @@ async fn run(command: Command) -> Result<(), Error> {
             json,
         } => deploy::rollback(&engine, deployment_id, json).await,
         Command::Serve { port } => serve::sites(&engine, port).await,
-        Command::Preview { .. } => unreachable!("handled above"),
-    }
+        Command::Preview { .. } | Command::Status { .. } => unreachable!("handled above"),
+    };
+    done.map(|()| true)
 }

@@ -338,6 +338,9 @@ impl Engine {
                 other => other,
             })?;
         run.timings.verify_ms = run.elapsed_ms();
+        // What health checks will compare the live site with (issue 18).
+        let sample = crate::health::sample::digest(&manifest).await;
+        self.history().save_deploy_sample(run.id, &sample)?;
         if let Some(production) = &published.production_url {
             self.history().set_site_url(site.id, production)?;
         }
@@ -692,6 +695,8 @@ impl Engine {
         match result {
             Ok(published) => {
                 history.finish_live(id)?;
+                // Health checks compare production with the files it serves again.
+                history.copy_deploy_sample(deployment_id, id)?;
                 if let Some(content) = &record.content_digest {
                     // Production serves that deploy's files again.
                     history.set_content_digest(id, content)?;

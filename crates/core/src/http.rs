@@ -100,7 +100,10 @@ impl Http {
     }
 
     /// Where to connect for `url`, and the Host header to send.
-    fn site_target(&self, url: &url::Url) -> std::result::Result<(url::Url, String), String> {
+    pub(crate) fn site_target(
+        &self,
+        url: &url::Url,
+    ) -> std::result::Result<(url::Url, String), String> {
         let host = url
             .host_str()
             .ok_or_else(|| format!("no host in {url}"))?

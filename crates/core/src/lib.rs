@@ -11,6 +11,7 @@
 //! - [`serve`] serves "this computer" sites and previews;
 //! - [`watch`] redeploys a folder when it changes; [`watch_registry`] keeps a process's
 //!   watched sites and what each is doing.
+//! - [`health`] checks that published sites are still up and serving what was published.
 
 pub mod concurrency;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod deploy;
 pub mod engine;
 pub mod error;
 pub mod hash;
+pub mod health;
 pub mod history;
 pub mod http;
 pub mod limits;

@@ -113,9 +113,12 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
         }
     }));
     let method = parts.method;
-    let decision = app
-        .faults
-        .decide(platform.map(Platform::as_str), method.as_str(), &path);
+    let decision = app.faults.decide(
+        platform.map(Platform::as_str),
+        method.as_str(),
+        &path,
+        &host_header,
+    );
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }

@@ -117,6 +117,44 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deployments_by_site ON deployments (site_id, started_at DESC);
     CREATE INDEX deployments_running ON deployments (status) WHERE status = 'running';
     ",
+    // 4: health checks (issue 18). `deploy_samples`: a few files of each live deploy (the home
+    // page and up to three others) by SHA-256, so a later check can tell whether the site
+    // still serves them without the folder at hand. `health_checks`: one row per check.
+    // `site_health`: the per-site switch and the notification state machine's memory
+    // (`health::rules::Alerts`), in its own table so `sites` keeps its shape.
+    "
+    CREATE TABLE deploy_samples (
+        deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+        path          TEXT NOT NULL,           -- in the folder, e.g. css/site.css
+        url_path      TEXT NOT NULL,           -- where it is served, '' for the home page
+        size          INTEGER NOT NULL,
+        sha256        TEXT NOT NULL,
+        PRIMARY KEY (deployment_id, path)
+    ) WITHOUT ROWID;
+    CREATE TABLE health_checks (
+        id              INTEGER PRIMARY KEY,
+        site_id         INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        deployment_id   INTEGER REFERENCES deployments(id) ON DELETE SET NULL,
+        checked_at      INTEGER NOT NULL,
+        url             TEXT NOT NULL,
+        state           TEXT NOT NULL
+                        CHECK (state IN ('up', 'slow', 'down', 'changed', 'cert_expiring')),
+        reason          TEXT,                  -- why down: dns, connection_refused, tls, ...
+        http_status     INTEGER,
+        response_ms     INTEGER,
+        cert_expires_at INTEGER,
+        matches_deploy  INTEGER,               -- NULL: nothing to compare with
+        detail          TEXT NOT NULL
+    );
+    CREATE INDEX health_checks_by_site ON health_checks (site_id, checked_at DESC);
+    CREATE TABLE site_health (
+        site_id       INTEGER PRIMARY KEY REFERENCES sites(id) ON DELETE CASCADE,
+        checks_off    INTEGER NOT NULL DEFAULT 0,
+        announced     TEXT,
+        candidate     TEXT,
+        streak        INTEGER NOT NULL DEFAULT 0
+    );
+    ",
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod deployments;
+mod health;
 pub mod lock;
 mod migrations;
 mod sites;

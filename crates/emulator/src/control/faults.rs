@@ -25,6 +25,11 @@ pub struct FaultSpec {
     /// Substring (so also prefix) of the request path; null or empty for any.
     #[serde(default)]
     pub path: Option<String>,
+    /// Substring of the `Host` header, case-insensitive; null or empty for any. Narrows a
+    /// fault to one served site (`blog.netlify.app`), so a test can take that site down, slow
+    /// it or make it answer 404 while every other site and the APIs work.
+    #[serde(default)]
+    pub host: Option<String>,
     /// Status to answer; null with `latency_ms` only = delay then handle normally.
     #[serde(default)]
     pub status: Option<u16>,
@@ -136,13 +141,17 @@ impl Faults {
         )
     }
 
-    /// Decides what happens to a request.
-    pub fn decide(&self, platform: Option<&str>, method: &str, path: &str) -> Decision {
+    /// Decides what happens to a request (`host` is its `Host` header).
+    pub fn decide(&self, platform: Option<&str>, method: &str, path: &str, host: &str) -> Decision {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut d = Decision::default();
+        let host = host.to_ascii_lowercase();
         for f in g.1.iter_mut() {
             let s = &f.spec;
             if s.platform.as_deref().is_some_and(|p| Some(p) != platform)
+                || s.host
+                    .as_deref()
+                    .is_some_and(|h| !host.contains(&h.to_ascii_lowercase()))
                 || s.method
                     .as_deref()
                     .is_some_and(|m| !m.eq_ignore_ascii_case(method))
@@ -256,21 +265,21 @@ mod tests {
             1,
         );
         assert!(faults
-            .decide(Some("vercel"), "PUT", "/api/v1/deploys/x/files/a")
+            .decide(Some("vercel"), "PUT", "/api/v1/deploys/x/files/a", "")
             .respond
             .is_none());
         assert!(faults
-            .decide(Some("netlify"), "GET", "/api/v1/deploys/x/files/a")
+            .decide(Some("netlify"), "GET", "/api/v1/deploys/x/files/a", "")
             .respond
             .is_none());
         for _ in 0..2 {
             assert!(faults
-                .decide(Some("netlify"), "put", "/api/v1/deploys/x/files/a")
+                .decide(Some("netlify"), "put", "/api/v1/deploys/x/files/a", "")
                 .respond
                 .is_some());
         }
         assert!(faults
-            .decide(Some("netlify"), "PUT", "/api/v1/deploys/x/files/a")
+            .decide(Some("netlify"), "PUT", "/api/v1/deploys/x/files/a", "")
             .respond
             .is_none());
     }
@@ -281,7 +290,7 @@ mod tests {
             let faults = Faults::default();
             faults.add(spec(r#"{"status":503,"rate":0.5}"#), 42);
             (0..64)
-                .map(|_| faults.decide(None, "GET", "/").respond.is_some())
+                .map(|_| faults.decide(None, "GET", "/", "").respond.is_some())
                 .collect::<Vec<_>>()
         };
         let a = run();
@@ -291,10 +300,25 @@ mod tests {
     }
 
     #[test]
+    fn host_narrows_a_fault_to_one_served_site() {
+        let faults = Faults::default();
+        faults.add(spec(r#"{"host":"Blog.netlify.app","status":503}"#), 1);
+        let status = |host: &str| {
+            faults
+                .decide(Some("netlify"), "GET", "/", host)
+                .respond
+                .and_then(|(_, s)| s.status)
+        };
+        assert_eq!(status("blog.netlify.app:8080"), Some(503));
+        assert_eq!(status("shop.netlify.app"), None);
+        assert_eq!(status("127.0.0.1:8080"), None, "the API is not a site");
+    }
+
+    #[test]
     fn latency_only_fault_does_not_respond() {
         let faults = Faults::default();
         faults.add(spec(r#"{"latency_ms":30}"#), 1);
-        let d = faults.decide(None, "GET", "/x");
+        let d = faults.decide(None, "GET", "/x", "");
         assert!(d.respond.is_none());
         assert_eq!(d.latency, Duration::from_millis(30));
     }
