@@ -140,7 +140,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
         id: row.get(0)?,
         site_id: row.get(1)?,
         folder: PathBuf::from(row.get::<_, String>(2)?),
-        platform: row.get::<_, String>(3)?.parse().map_err(|e| bad(3, e))?,
+        platform: row
+            .get::<_, String>(3)?
+            .parse()
+            .map_err(|e| bad(3, Error::from(e)))?,
         project: row.get(4)?,
         status: row.get::<_, String>(5)?.parse().map_err(|e| bad(5, e))?,
         phase: row.get(6)?,

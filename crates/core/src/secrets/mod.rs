@@ -14,7 +14,9 @@ mod keychain;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use credentials::{AwsCredentials, CredentialSource, Credentials, ResolvedCredentials};
+pub use credentials::{
+    AwsCredentials, CredentialKind, CredentialSource, Credentials, ResolvedCredentials,
+};
 pub use keychain::{MemoryKeychain, OsKeychain};
 
 /// The keychain service name every Sitedrop entry is filed under.
