@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::platform::Platform;
-
-/// The environment variables Sitedrop reads.
+/// The environment variables Sitedrop reads: its own, and those each platform's descriptor
+/// names (a test in `provider::descriptor` checks that none is missing). Which platform reads
+/// which, and what they mean, is the platform's business.
 pub const VARS: &[&str] = &[
     "CLOUDFLARE_API_TOKEN",
     "CLOUDFLARE_ACCOUNT_ID",
@@ -94,43 +94,6 @@ impl Env {
             .and_then(|p| p.parse().ok())
             .unwrap_or(DEFAULT_LOCAL_PORT)
     }
-
-    /// The API base URL for a platform, with the DESIGN override applied.
-    pub fn api_base(&self, platform: Platform, region: Option<&str>) -> String {
-        let (var, default) = match platform {
-            Platform::CloudflarePages | Platform::CloudflareWorkers => (
-                "CLOUDFLARE_API_BASE_URL",
-                "https://api.cloudflare.com/client/v4".to_string(),
-            ),
-            Platform::Netlify => (
-                "NETLIFY_API_URL",
-                "https://api.netlify.com/api/v1".to_string(),
-            ),
-            Platform::Vercel => ("VERCEL_API_URL", "https://api.vercel.com".to_string()),
-            Platform::Amplify => (
-                "AWS_ENDPOINT_URL_AMPLIFY",
-                format!(
-                    "https://amplify.{}.amazonaws.com",
-                    region.unwrap_or("us-east-1")
-                ),
-            ),
-            Platform::Local => ("", String::new()),
-        };
-        self.get(var)
-            .map(|v| v.trim_end_matches('/').to_string())
-            .unwrap_or(default)
-    }
-
-    /// The environment variable holding a platform's token (for messages and lookup).
-    pub fn token_var(platform: Platform) -> &'static str {
-        match platform {
-            Platform::CloudflarePages | Platform::CloudflareWorkers => "CLOUDFLARE_API_TOKEN",
-            Platform::Netlify => "NETLIFY_AUTH_TOKEN",
-            Platform::Vercel => "VERCEL_TOKEN",
-            Platform::Amplify => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-            Platform::Local => "",
-        }
-    }
 }
 
 /// The port local sites are served on unless `SITEDROP_LOCAL_PORT` says otherwise.
@@ -148,23 +111,6 @@ fn default_data_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn overrides_win_and_trailing_slashes_go() {
-        let env = Env::from_pairs([("NETLIFY_API_URL", "http://127.0.0.1:9/api/v1/")]);
-        assert_eq!(
-            env.api_base(Platform::Netlify, None),
-            "http://127.0.0.1:9/api/v1"
-        );
-        assert_eq!(
-            env.api_base(Platform::Vercel, None),
-            "https://api.vercel.com"
-        );
-        assert_eq!(
-            env.api_base(Platform::Amplify, Some("eu-west-1")),
-            "https://amplify.eu-west-1.amazonaws.com"
-        );
-    }
 
     #[test]
     fn debug_shows_names_not_values() {

@@ -203,7 +203,7 @@ impl Engine {
             })
         };
         let options = ScanOptions {
-            rules: crate::scan::ScanRules::for_platform(platform),
+            rules: platform.descriptor().scan_rules(),
             secrets: request.secrets.clone(),
         };
         let set = {
@@ -221,7 +221,7 @@ impl Engine {
         // Limits and names.
         run.enter(Phase::Limits)?;
         crate::limits::check(&set, provider.limits(), platform)?;
-        provider.check_files(&set)?;
+        (platform.descriptor().check_files)(&set)?;
 
         // Hash.
         run.enter(Phase::Hash)?;
@@ -304,7 +304,7 @@ impl Engine {
             // Publish and wait until the platform says it is live. A cancel now cannot
             // promise that nothing goes live: the platform may already be publishing.
             run.enter(Phase::Finish)?;
-            if platform == Platform::Local {
+            if platform.descriptor().served_here {
                 self.ensure_local_server().await?;
             }
             let published = session.finish(&cx).await.map_err(|e| match e {

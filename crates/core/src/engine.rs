@@ -16,7 +16,8 @@ use crate::provider::{self, AccountInfo, Cx};
 use crate::retry::RetryPolicy;
 use crate::scan::{self, HeldBack, ScanOptions, ScanWarning, SecretPolicy};
 use crate::secrets::{
-    self, CredentialSource, Credentials, OsKeychain, ResolvedCredentials, SecretStore,
+    self, CredentialKind, CredentialSource, Credentials, OsKeychain, ResolvedCredentials,
+    SecretStore,
 };
 
 /// How to open the engine.
@@ -152,11 +153,11 @@ impl Engine {
         platform: Platform,
         secrets: SecretPolicy,
     ) -> Result<FolderReport> {
-        let provider = provider::build(platform, None, &self.0.env).ok();
-        let rules = scan::ScanRules::for_platform(platform);
-        let limits = provider
-            .as_ref()
-            .map_or_else(|| platform.limits(), |p| p.limits());
+        // The platform's static facts say all a scan needs to know: no provider, and so no
+        // credentials, are needed to preview a folder.
+        let descriptor = platform.descriptor();
+        let rules = descriptor.scan_rules();
+        let limits = descriptor.limits;
         let folder = folder.to_path_buf();
         let options = ScanOptions { rules, secrets };
         let set = tokio::task::spawn_blocking(move || {
@@ -168,7 +169,7 @@ impl Engine {
             .ensure_not_empty()
             .and_then(|_| set.ensure_names_publishable(platform))
             .and_then(|_| crate::limits::check(&set, limits, platform))
-            .and_then(|_| provider.as_ref().map_or(Ok(()), |p| p.check_files(&set)))
+            .and_then(|_| (descriptor.check_files)(&set))
             .err();
         Ok(FolderReport {
             folder: set.root.clone(),
@@ -188,10 +189,11 @@ impl Engine {
         &self,
         platform: Platform,
     ) -> Result<Option<ResolvedCredentials>> {
-        if platform == Platform::Local {
+        let descriptor = platform.descriptor();
+        if descriptor.credentials == CredentialKind::None {
             return Ok(None);
         }
-        if let Some(from_env) = ResolvedCredentials::from_env(platform, &self.0.env) {
+        if let Some(from_env) = descriptor.credentials_from_env(&self.0.env) {
             return Ok(Some(from_env));
         }
         let account = self.history().default_account(platform)?;
@@ -200,12 +202,12 @@ impl Engine {
         };
         let stored = secrets::get(&self.0.secrets, &account.secret_key)
             .await?
-            .ok_or(Error::NoCredentials {
-                platform,
-                env: crate::config::Env::token_var(platform),
-            })?;
-        let credentials =
-            Credentials::from_stored(platform, stored, account.account_ref.as_deref())?;
+            .ok_or_else(|| descriptor.no_credentials())?;
+        let credentials = Credentials::from_stored(
+            descriptor.credentials,
+            stored,
+            account.account_ref.as_deref(),
+        )?;
         Ok(Some(ResolvedCredentials {
             credentials,
             source: CredentialSource::Keychain {
@@ -227,7 +229,7 @@ impl Engine {
         credentials.check_shape(platform)?;
         let resolved = ResolvedCredentials {
             credentials: credentials.clone(),
-            source: CredentialSource::Env("login"),
+            source: CredentialSource::Entered,
             account_ref: account_ref.clone(),
         };
         let provider = provider::build(platform, Some(resolved), &self.0.env)?;

@@ -285,6 +285,12 @@ impl Error {
     }
 }
 
+impl From<crate::platform::UnknownPlatform> for Error {
+    fn from(e: crate::platform::UnknownPlatform) -> Self {
+        Error::Invalid(e.to_string())
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Database(e)

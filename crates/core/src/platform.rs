@@ -1,11 +1,11 @@
-//! The places a folder can go, and what each of them allows.
+//! The places a folder can go, by name. What each of them allows and needs is declared by
+//! its provider ([`crate::provider::descriptor`]); this module only names them, so it depends
+//! on nothing else in the crate.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-
-use crate::error::Error;
 
 /// A deploy target. The id strings are the CLI's `--to` values and are stored in the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -53,55 +53,6 @@ impl Platform {
             Platform::Local => "This computer",
         }
     }
-
-    /// Platforms whose credentials are one API token (the others: AWS keys, or none).
-    pub fn uses_token(self) -> bool {
-        !matches!(self, Platform::Amplify | Platform::Local)
-    }
-
-    /// The keychain groups both Cloudflare products under one account.
-    pub fn account_platform(self) -> Platform {
-        match self {
-            Platform::CloudflareWorkers => Platform::CloudflarePages,
-            other => other,
-        }
-    }
-
-    /// Per-file size and file-count limits checked before a byte is sent (`specs/README.md`,
-    /// "Limits and client behaviour across platforms").
-    pub fn limits(self) -> Limits {
-        const MIB: u64 = 1024 * 1024;
-        match self {
-            // 25 MiB per file; the Pages count comes from the upload JWT, 20,000 until then.
-            Platform::CloudflarePages => Limits {
-                max_file_size: Some(25 * MIB),
-                max_files: Some(20_000),
-            },
-            // The server enforces 20,000 (Free) / 100,000 (Paid); the client cannot know the
-            // plan, so only the per-file size is checked up front.
-            Platform::CloudflareWorkers => Limits {
-                max_file_size: Some(25 * MIB),
-                max_files: None,
-            },
-            Platform::Netlify => Limits {
-                max_file_size: None,
-                max_files: None,
-            },
-            Platform::Vercel => Limits {
-                max_file_size: None,
-                max_files: Some(15_000),
-            },
-            // One zip of at most 5 GB: enforced on the zip, not per file.
-            Platform::Amplify => Limits {
-                max_file_size: None,
-                max_files: None,
-            },
-            Platform::Local => Limits {
-                max_file_size: None,
-                max_files: None,
-            },
-        }
-    }
 }
 
 impl fmt::Display for Platform {
@@ -110,8 +61,18 @@ impl fmt::Display for Platform {
     }
 }
 
+/// A platform name Sitedrop does not know. Its own type, so that this module needs nothing
+/// from [`crate::error`] (which names platforms in its messages); it becomes an
+/// [`crate::Error::Invalid`] there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{given}\" is not a platform Sitedrop knows. Choose one of: {known}.")]
+pub struct UnknownPlatform {
+    given: String,
+    known: String,
+}
+
 impl FromStr for Platform {
-    type Err = Error;
+    type Err = UnknownPlatform;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase();
@@ -125,16 +86,14 @@ impl FromStr for Platform {
         Platform::ALL
             .into_iter()
             .find(|p| p.id() == alias)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "\"{s}\" is not a platform Sitedrop knows. Choose one of: {}.",
-                    Platform::ALL.map(|p| p.id()).join(", ")
-                ))
+            .ok_or_else(|| UnknownPlatform {
+                given: s.to_string(),
+                known: Platform::ALL.map(|p| p.id()).join(", "),
             })
     }
 }
 
-/// Limits a platform puts on one deployment. `None` means no documented limit.
+/// Limits a platform puts on one deployment (each platform's are in its descriptor). `None` means no documented limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Limits {
     pub max_file_size: Option<u64>,

@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::history::Trigger;
 use crate::progress::ProgressSink;
 use crate::scan::rules::is_default_ignored;
-use crate::scan::{self, ScanOptions, ScanRules};
+use crate::scan::{self, ScanOptions};
 
 /// How eagerly to redeploy.
 #[derive(Debug, Clone)]
@@ -208,7 +208,7 @@ impl Engine {
         request: &DeployRequest,
     ) -> Result<String> {
         let options = ScanOptions {
-            rules: ScanRules::for_platform(request.platform),
+            rules: request.platform.descriptor().scan_rules(),
             secrets: request.secrets.clone(),
         };
         let folder = folder.to_path_buf();

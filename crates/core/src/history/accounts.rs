@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{now_ms, History};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::platform::Platform;
 
 /// A connected account. Holds no secret.
@@ -29,13 +29,15 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     let platform: String = row.get(1)?;
     Ok(Account {
         id: row.get(0)?,
-        platform: platform.parse().map_err(|e: Error| {
-            rusqlite::Error::FromSqlConversionFailure(
-                1,
-                rusqlite::types::Type::Text,
-                e.to_string().into(),
-            )
-        })?,
+        platform: platform
+            .parse()
+            .map_err(|e: crate::platform::UnknownPlatform| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Text,
+                    e.to_string().into(),
+                )
+            })?,
         label: row.get(2)?,
         account_ref: row.get(3)?,
         secret_key: row.get(4)?,

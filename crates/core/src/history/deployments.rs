@@ -210,11 +210,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
         id: row.get(0)?,
         site_id: row.get(1)?,
         folder: PathBuf::from(row.get::<_, String>(2)?),
-        platform: platform.parse().map_err(|e: Error| {
+        platform: platform.parse().map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(
                 3,
                 rusqlite::types::Type::Text,
-                e.to_string().into(),
+                Error::from(e).to_string().into(),
             )
         })?,
         project: row.get(4)?,

@@ -6,7 +6,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{now_ms, History};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::platform::Platform;
 
 /// A folder remembered with its platform.
@@ -34,13 +34,15 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Site> {
     Ok(Site {
         id: row.get(0)?,
         folder: PathBuf::from(row.get::<_, String>(1)?),
-        platform: platform.parse().map_err(|e: Error| {
-            rusqlite::Error::FromSqlConversionFailure(
-                2,
-                rusqlite::types::Type::Text,
-                e.to_string().into(),
-            )
-        })?,
+        platform: platform
+            .parse()
+            .map_err(|e: crate::platform::UnknownPlatform| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    2,
+                    rusqlite::types::Type::Text,
+                    e.to_string().into(),
+                )
+            })?,
         project: row.get(3)?,
         remote_id: row.get(4)?,
         account_id: row.get(5)?,

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+use super::descriptor::Descriptor;
 use super::naming::{random_suffix, slug, with_suffix};
 use super::{
     AccountInfo, Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Provider, Published,
@@ -24,7 +25,29 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
-use crate::platform::{Environment, Platform};
+use crate::platform::{Environment, Limits, Platform};
+use crate::secrets::CredentialKind;
+
+/// What "this computer" is: no limits, no credentials, and a server of Sitedrop's own that
+/// must be running when a deploy publishes.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    platform: Platform::Local,
+    account_platform: Platform::Local,
+    limits: Limits {
+        max_file_size: None,
+        max_files: None,
+    },
+    ignore_files: &[],
+    ignore_patterns: &[],
+    api: None,
+    credentials: CredentialKind::None,
+    secret_vars: "",
+    env_vars: &[],
+    read_env: super::descriptor::no_env,
+    check_files: super::descriptor::any_files,
+    build: |_, env| Ok(Box::new(LocalProvider::new(env.local_port()))),
+    served_here: true,
+};
 
 /// Longest local site name: one DNS label.
 const MAX_NAME: usize = 63;

@@ -14,12 +14,15 @@
 //! history — is the engine's, written once.
 
 pub mod amplify;
+pub(crate) mod api;
 pub mod body;
 pub mod cloudflare;
+pub mod descriptor;
 pub mod local;
 mod meter;
 pub mod naming;
 pub mod netlify;
+pub(crate) mod poll;
 pub mod vercel;
 
 use std::path::PathBuf;
@@ -41,6 +44,7 @@ use crate::retry::RetryPolicy;
 use crate::scan::FileSet;
 use crate::secrets::ResolvedCredentials;
 
+pub use descriptor::Descriptor;
 pub use meter::{Attempt, UploadMeter};
 
 /// What every provider call may use.
@@ -188,7 +192,9 @@ pub trait Provider: Send + Sync {
     /// The digest the platform keys files by.
     fn digest_kind(&self) -> DigestKind;
 
-    /// Limits checked before anything is sent.
+    /// Limits checked before anything is sent: the descriptor's, unless the provider knows
+    /// better for these credentials. (Rules on file names are the descriptor's
+    /// `check_files`: they need no credentials.)
     fn limits(&self) -> Limits {
         self.platform().limits()
     }
@@ -199,12 +205,6 @@ pub trait Provider: Send + Sync {
     /// ([`crate::DeployRequest::force`]).
     fn deduplicates_files(&self) -> bool {
         true
-    }
-
-    /// Platform rules on file names, checked before anything is sent (e.g. Netlify refuses
-    /// `#` and `?`).
-    fn check_files(&self, _files: &FileSet) -> Result<()> {
-        Ok(())
     }
 
     /// How many batches may upload at once: where the engine's adaptive limit starts, and the
@@ -266,34 +266,11 @@ pub trait DeploySession: Send + Sync {
 }
 
 /// Builds the provider for a platform with the given credentials (`None` when none are
-/// connected: most providers then refuse with [`require`]).
+/// connected: most providers then refuse with the descriptor's `no_credentials`).
 pub fn build(
     platform: Platform,
     credentials: Option<ResolvedCredentials>,
     env: &Env,
 ) -> Result<Box<dyn Provider>> {
-    let _ = &credentials;
-    match platform {
-        Platform::Local => Ok(Box::new(local::LocalProvider::new(env.local_port()))),
-        Platform::CloudflarePages => cloudflare::build(Platform::CloudflarePages, credentials, env),
-        Platform::CloudflareWorkers => {
-            cloudflare::build(Platform::CloudflareWorkers, credentials, env)
-        }
-        Platform::Amplify => amplify::build(credentials, env),
-        // Without an account, Netlify still deploys: a temporary Drop site.
-        Platform::Netlify => netlify::build(credentials, env),
-        Platform::Vercel => vercel::build(require(platform, credentials)?, env),
-        // One arm per platform, each delegating to its module's `build`.
-    }
-}
-
-/// The credentials a provider cannot work without, or the sentence that says how to connect.
-pub fn require(
-    platform: Platform,
-    credentials: Option<ResolvedCredentials>,
-) -> Result<ResolvedCredentials> {
-    credentials.ok_or(Error::NoCredentials {
-        platform,
-        env: Env::token_var(platform),
-    })
+    (platform.descriptor().build)(credentials, env)
 }

@@ -266,7 +266,7 @@ fn pages_rules_skip_top_level_config_but_not_nested_copies() {
         write(dir.path(), name, "x");
     }
     let options = ScanOptions {
-        rules: ScanRules::for_platform(Platform::CloudflarePages),
+        rules: Platform::CloudflarePages.descriptor().scan_rules(),
         ..Default::default()
     };
     let set = scan_with(dir.path(), &options).unwrap();
@@ -283,7 +283,7 @@ fn workers_rules_read_assetsignore() {
     write(dir.path(), "index.html", "x");
     write(dir.path(), "notes.txt", "x");
     let options = ScanOptions {
-        rules: ScanRules::for_platform(Platform::CloudflareWorkers),
+        rules: Platform::CloudflareWorkers.descriptor().scan_rules(),
         ..Default::default()
     };
     assert_eq!(

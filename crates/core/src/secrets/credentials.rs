@@ -7,6 +7,17 @@ use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::platform::Platform;
 
+/// What kind of credentials a platform takes (its descriptor says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// None at all ("this computer").
+    None,
+    /// One bearer API token.
+    Token,
+    /// AWS keys and a region.
+    AwsKeys,
+}
+
 /// What a provider signs its requests with.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
@@ -84,11 +95,11 @@ impl Credentials {
 
     /// Reads the keychain form back. `account_ref` is the region for AWS.
     pub fn from_stored(
-        platform: Platform,
+        kind: CredentialKind,
         stored: Secret,
         account_ref: Option<&str>,
     ) -> Result<Credentials> {
-        if platform != Platform::Amplify {
+        if kind != CredentialKind::AwsKeys {
             return Ok(Credentials::Token(stored));
         }
         let aws: StoredAws =
@@ -159,6 +170,9 @@ pub enum CredentialSource {
     Env(&'static str),
     /// A connected account, its secret in the keychain.
     Keychain { account_id: i64 },
+    /// Typed or pasted in (the app's token field, `sitedrop login`) and being checked before
+    /// it is stored: neither the environment nor the keychain yet.
+    Entered,
 }
 
 /// Credentials ready to use, with what we know about the account.
@@ -171,41 +185,19 @@ pub struct ResolvedCredentials {
 }
 
 impl ResolvedCredentials {
-    /// Credentials from the environment variables in `DESIGN.md`, which win over the keychain.
-    pub fn from_env(platform: Platform, env: &Env) -> Option<ResolvedCredentials> {
-        let token = |var: &'static str, account: Option<&str>| {
-            env.get(var).map(|t| ResolvedCredentials {
-                credentials: Credentials::Token(Secret::new(t)),
-                source: CredentialSource::Env(var),
-                account_ref: account.map(str::to_string),
-            })
-        };
-        match platform {
-            Platform::CloudflarePages | Platform::CloudflareWorkers => {
-                token("CLOUDFLARE_API_TOKEN", env.get("CLOUDFLARE_ACCOUNT_ID"))
-            }
-            Platform::Netlify => token("NETLIFY_AUTH_TOKEN", None),
-            Platform::Vercel => token("VERCEL_TOKEN", env.get("VERCEL_ORG_ID")),
-            Platform::Amplify => {
-                let key = env.get("AWS_ACCESS_KEY_ID")?;
-                let secret = env.get("AWS_SECRET_ACCESS_KEY")?;
-                let region = env
-                    .get("AWS_REGION")
-                    .or(env.get("AWS_DEFAULT_REGION"))
-                    .unwrap_or("us-east-1");
-                Some(ResolvedCredentials {
-                    credentials: Credentials::Aws(AwsCredentials {
-                        access_key_id: key.to_string(),
-                        secret_access_key: Secret::new(secret),
-                        session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
-                        region: region.to_string(),
-                    }),
-                    source: CredentialSource::Env("AWS_ACCESS_KEY_ID"),
-                    account_ref: Some(region.to_string()),
-                })
-            }
-            Platform::Local => None,
-        }
+    /// A token from the environment variable `var` (and the account from `account_var`),
+    /// for platforms whose credentials are one token. Which variables those are is the
+    /// platform's to say (its descriptor's `read_env`).
+    pub fn token_from_env(
+        env: &Env,
+        var: &'static str,
+        account_var: Option<&str>,
+    ) -> Option<ResolvedCredentials> {
+        env.get(var).map(|t| ResolvedCredentials {
+            credentials: Credentials::Token(Secret::new(t)),
+            source: CredentialSource::Env(var),
+            account_ref: account_var.and_then(|v| env.get(v)).map(str::to_string),
+        })
     }
 }
 
@@ -221,27 +213,18 @@ mod tests {
             session_token: Some(Secret::new("session")),
             region: "eu-west-1".into(),
         });
-        let back =
-            Credentials::from_stored(Platform::Amplify, creds.to_stored(), Some("eu-west-1"))
-                .unwrap();
+        let back = Credentials::from_stored(
+            CredentialKind::AwsKeys,
+            creds.to_stored(),
+            Some("eu-west-1"),
+        )
+        .unwrap();
         assert_eq!(back, creds);
         let shown = format!("{creds:?}");
         assert!(
             !shown.contains("wJalr") && !shown.contains("session\"") && shown.contains("…MPLE"),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn env_tokens_win_and_carry_the_account() {
-        let env = Env::from_pairs([
-            ("CLOUDFLARE_API_TOKEN", "cf"),
-            ("CLOUDFLARE_ACCOUNT_ID", "acc"),
-        ]);
-        let r = ResolvedCredentials::from_env(Platform::CloudflareWorkers, &env).unwrap();
-        assert_eq!(r.source, CredentialSource::Env("CLOUDFLARE_API_TOKEN"));
-        assert_eq!(r.account_ref.as_deref(), Some("acc"));
-        assert!(ResolvedCredentials::from_env(Platform::Netlify, &env).is_none());
     }
 
     #[test]

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use crate::error::ErrorKind;
 
-pub use credentials::{AwsCredentials, CredentialSource, Credentials, ResolvedCredentials};
+pub use credentials::{
+    AwsCredentials, CredentialKind, CredentialSource, Credentials, ResolvedCredentials,
+};
 pub use keychain::{MemoryKeychain, OsKeychain};
 
 /// The keychain service name every Sitedrop entry is filed under.

@@ -88,7 +88,7 @@ impl Fixture {
                 .map(|(k, v)| (k.to_string(), v)),
             );
             if spec.token_var.is_empty() {
-                let unset = Env::token_var(spec.platform);
+                let unset = spec.platform.descriptor().secret_vars;
                 pairs.retain(|(k, _)| k != unset);
             }
             Some(emu)

@@ -3,6 +3,8 @@
 
 use std::time::SystemTime;
 
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -10,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use super::signing::{sign_request, Unsigned};
 use super::Op;
 use crate::error::{Error, Result};
-use crate::http::{body_preview, network_error, shorten};
+use crate::http::{body_preview, shorten};
 use crate::platform::Platform;
+use crate::provider::api::{self, Answer, Dialect};
 use crate::provider::Cx;
-use crate::retry::{retry, retry_at};
+use crate::retry::retry_at;
 use crate::secrets::AwsCredentials;
 
 const P: Platform = Platform::Amplify;
@@ -34,13 +37,97 @@ pub fn label(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
+/// How Amplify requests are signed (SigV4 over the method, URL, host and body, §2) and what
+/// its refusals mean (§1.5).
+#[derive(Clone)]
+pub struct Signer {
+    /// The `Host` header the HTTP client sends for the base (what the signature covers).
+    host: String,
+    credentials: AwsCredentials,
+}
+
+impl Signer {
+    /// The access key id's last four characters, to name the keys without showing them.
+    fn key_tail(&self) -> String {
+        let id = self.credentials.access_key_id.trim();
+        id[id.len().saturating_sub(4)..].to_string()
+    }
+}
+
+impl Dialect for Signer {
+    /// The operation, for error sentences and IAM permission names.
+    type Call = Op;
+
+    fn platform(&self) -> Platform {
+        P
+    }
+
+    /// Signs afresh on every attempt: a signature is good for minutes, a retry may come later.
+    fn authorize(&self, request: &mut reqwest::Request) -> Result<()> {
+        let body = request
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .unwrap_or_default()
+            .to_vec();
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let headers = sign_request(
+            &Unsigned {
+                method: request.method().as_str(),
+                url: request.url().as_str(),
+                host: &self.host,
+                content_type: content_type.as_deref(),
+                body: &body,
+            },
+            &self.credentials,
+            &self.credentials.region,
+            SystemTime::now(),
+        )
+        .map_err(Error::Invalid)?;
+        for (name, value) in headers {
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| Error::Internal(format!("the {name} header could not be made")))?;
+            request.headers_mut().insert(name, value);
+        }
+        Ok(())
+    }
+
+    fn error(&self, answer: &Answer, op: Op) -> Error {
+        AwsFailure::parse(answer.status, &answer.headers, &answer.body).into_error(
+            op,
+            &self.credentials.region,
+            &self.key_tail(),
+            &answer.headers,
+        )
+    }
+
+    fn parse<T: DeserializeOwned>(&self, answer: &Answer, op: Op) -> Result<T> {
+        serde_json::from_slice(&answer.body).map_err(|e| Error::BadResponse {
+            platform: P,
+            detail: format!(
+                "{}: HTTP {}: {}{}",
+                op.name(),
+                answer.status.as_u16(),
+                // CreateDeployment's answer carries the presigned upload URL, a credential:
+                // never quote it.
+                if op == Op::CreateDeployment {
+                    "an answer that is not the expected JSON".to_string()
+                } else {
+                    body_preview(&answer.body)
+                },
+                if e.is_eof() { " (cut off)" } else { "" }
+            ),
+        })
+    }
+}
+
 /// The Amplify API at one endpoint, signing with one set of keys.
 #[derive(Clone)]
 pub struct Client {
-    base: String,
-    /// The `Host` header the HTTP client sends for `base` (what the signature covers).
-    host: String,
-    credentials: AwsCredentials,
+    api: api::Client<Signer>,
 }
 
 impl Client {
@@ -60,20 +147,17 @@ impl Client {
             }
         };
         Ok(Client {
-            base: base.trim_end_matches('/').to_string(),
-            host,
-            credentials,
+            api: api::Client::new(base, Signer { host, credentials }),
         })
     }
 
     pub fn region(&self) -> &str {
-        &self.credentials.region
+        &self.api.dialect.credentials.region
     }
 
     /// The access key id's last four characters, to name the keys without showing them.
     pub fn key_tail(&self) -> String {
-        let id = self.credentials.access_key_id.trim();
-        id[id.len().saturating_sub(4)..].to_string()
+        self.api.dialect.key_tail()
     }
 
     /// One call, retried by the engine's policy (each attempt signed afresh). `path` is
@@ -87,10 +171,10 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&impl Serialize>,
     ) -> Result<T> {
-        retry(&cx.retry, &cx.cancel, |_| {
-            self.call_once(cx, op, method.clone(), path, query, body)
-        })
-        .await
+        let body = json_body(body)?;
+        self.api
+            .call_as(cx, op, method, &with_labels(path, query), body)
+            .await
     }
 
     /// One call, one attempt: for a request that must not simply be repeated (CreateApp).
@@ -103,87 +187,34 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&impl Serialize>,
     ) -> Result<T> {
-        let body = match body {
-            Some(b) => Some(serde_json::to_vec(b).map_err(|e| Error::Internal(e.to_string()))?),
-            None => None,
-        };
-        let mut url = format!("{}{path}", self.base);
-        if !query.is_empty() {
-            let q: Vec<String> = query
-                .iter()
-                .map(|(k, v)| format!("{}={}", label(k), label(v)))
-                .collect();
-            url.push('?');
-            url.push_str(&q.join("&"));
-        }
-        self.attempt(cx, op, method, &url, body.as_deref()).await
+        let body = json_body(body)?;
+        self.api
+            .call_once_as(cx, op, method, &with_labels(path, query), body)
+            .await
     }
+}
 
-    async fn attempt<T: DeserializeOwned>(
-        &self,
-        cx: &Cx,
-        op: Op,
-        method: Method,
-        url: &str,
-        body: Option<&[u8]>,
-    ) -> Result<T> {
-        let content_type = body.map(|_| "application/json");
-        let headers = sign_request(
-            &Unsigned {
-                method: method.as_str(),
-                url,
-                host: &self.host,
-                content_type,
-                body: body.unwrap_or_default(),
-            },
-            &self.credentials,
-            &self.credentials.region,
-            SystemTime::now(),
-        )
-        .map_err(Error::Invalid)?;
-        let mut request = cx.http.client().request(method, url);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        if let (Some(ct), Some(body)) = (content_type, body) {
-            request = request.header("content-type", ct).body(body.to_vec());
-        }
-        let response = request.send().await.map_err(|e| network_error(P, &e))?;
-        let status = response.status();
-        let response_headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|e| network_error(P, &e))?;
-        if !status.is_success() {
-            return Err(self.error(op, status, &response_headers, &bytes));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| Error::BadResponse {
-            platform: P,
-            detail: format!(
-                "{}: HTTP {}: {}{}",
-                op.name(),
-                status.as_u16(),
-                // CreateDeployment's answer carries the presigned upload URL, a credential:
-                // never quote it.
-                if op == Op::CreateDeployment {
-                    "an answer that is not the expected JSON".to_string()
-                } else {
-                    body_preview(&bytes)
-                },
-                if e.is_eof() { " (cut off)" } else { "" }
-            ),
-        })
-    }
+/// A request body as JSON.
+fn json_body(body: Option<&impl Serialize>) -> Result<Option<Bytes>> {
+    body.map(|b| {
+        serde_json::to_vec(b)
+            .map(Bytes::from)
+            .map_err(|e| Error::Internal(e.to_string()))
+    })
+    .transpose()
+}
 
-    /// An unsuccessful answer in words (§1.5).
-    fn error(
-        &self,
-        op: Op,
-        status: StatusCode,
-        headers: &reqwest::header::HeaderMap,
-        body: &[u8],
-    ) -> Error {
-        let failure = AwsFailure::parse(status, headers, body);
-        failure.into_error(op, &self.credentials.region, &self.key_tail(), headers)
+/// `path?k=v&…` with keys and values encoded as labels: the canonical query SigV4 signs
+/// (§2.1), which the form encoding other platforms use is not.
+fn with_labels(path: &str, query: &[(&str, &str)]) -> String {
+    if query.is_empty() {
+        return path.to_string();
     }
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", label(k), label(v)))
+        .collect();
+    format!("{path}?{}", q.join("&"))
 }
 
 /// An AWS error answer: its code and message (botocore's reading, §1.5 "Parsing").

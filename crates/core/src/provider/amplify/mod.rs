@@ -14,6 +14,7 @@
 //! the zip builder re-checks as it packs each file.
 
 mod client;
+mod credential;
 mod session;
 pub mod signing;
 mod upload;
@@ -25,17 +26,16 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::json;
 
+use super::descriptor::{ApiBase, Descriptor};
 use super::naming::slug;
-use super::{
-    require, AccountInfo, Cx, DeploySession, Manifest, ProjectRef, Provider, Published, Target,
-};
+use super::{AccountInfo, Cx, DeploySession, Manifest, ProjectRef, Provider, Published, Target};
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
-use crate::platform::{Environment, Platform};
+use crate::platform::{Environment, Limits, Platform};
 use crate::progress::Progress;
 use crate::retry::retry;
-use crate::secrets::{Credentials, ResolvedCredentials};
+use crate::secrets::{CredentialKind, Credentials, ResolvedCredentials};
 use client::{label, App, AppOut, AppsOut, Branch, BranchOut, Client, JobOut, JobsOut};
 
 const P: Platform = Platform::Amplify;
@@ -94,9 +94,38 @@ pub fn branch_for(environment: Environment) -> &'static str {
 /// App names are 1–255 characters (§1.3 CreateApp).
 const MAX_NAME: usize = 255;
 
+/// What AWS Amplify is and allows (`specs/README.md` limits; `specs/amplify.md`).
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    platform: P,
+    account_platform: P,
+    // One zip of at most 5 GB: enforced on the zip, not per file.
+    limits: Limits {
+        max_file_size: None,
+        max_files: None,
+    },
+    ignore_files: &[],
+    ignore_patterns: &[],
+    api: Some(ApiBase {
+        var: "AWS_ENDPOINT_URL_AMPLIFY",
+        default: |region| {
+            format!(
+                "https://amplify.{}.amazonaws.com",
+                region.unwrap_or(credential::DEFAULT_REGION)
+            )
+        },
+    }),
+    credentials: CredentialKind::AwsKeys,
+    secret_vars: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    env_vars: credential::ENV_VARS,
+    read_env: credential::from_env,
+    check_files: super::descriptor::any_files,
+    build,
+    served_here: false,
+};
+
 /// Builds the provider from AWS keys.
-pub fn build(credentials: Option<ResolvedCredentials>, env: &Env) -> Result<Box<dyn Provider>> {
-    let resolved = require(P, credentials)?;
+fn build(credentials: Option<ResolvedCredentials>, env: &Env) -> Result<Box<dyn Provider>> {
+    let resolved = credentials.ok_or_else(|| DESCRIPTOR.no_credentials())?;
     resolved.credentials.check_shape(P)?;
     let Credentials::Aws(aws) = resolved.credentials else {
         return Err(Error::Invalid(
@@ -104,7 +133,7 @@ pub fn build(credentials: Option<ResolvedCredentials>, env: &Env) -> Result<Box<
                 .into(),
         ));
     };
-    let base = env.api_base(P, Some(&aws.region));
+    let base = DESCRIPTOR.api_base(env, Some(&aws.region));
     Ok(Box::new(AmplifyProvider {
         client: Client::new(base, aws)?,
     }))

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -17,19 +17,22 @@ use super::zip::{self, BuiltZip};
 use super::{get_job, site_url, stop_job, Op, P};
 use crate::error::{ByteSize, Error, Result};
 use crate::platform::Environment;
-use crate::progress::Progress;
+use crate::provider::poll::{poll_until, Look, Poll, Polled, Seen};
 use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Published};
 
 /// How long to wait for a started job, as the Amplify CLI does (§1.2: 10 minutes).
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
 /// GetJob every 3 s at most (§1.2), sooner at first: most jobs finish quickly. The first
-/// look comes after 25 ms and the wait doubles, but stays at most [`POLL_EARLY_MAX`] for the
-/// first [`POLL_EARLY`], so a job that takes a second is seen within a fifth of one: about
+/// look comes after 25 ms and the wait doubles, but stays at most 200 ms for the
+/// first 10 s, so a job that takes a second is seen within a fifth of one: about
 /// fifty GetJob calls for a job that runs the whole early window.
-const POLL_FIRST: Duration = Duration::from_millis(25);
-const POLL_EARLY_MAX: Duration = Duration::from_millis(200);
-const POLL_EARLY: Duration = Duration::from_secs(10);
-const POLL_MAX: Duration = Duration::from_secs(3);
+const POLL: Poll = Poll {
+    first: Duration::from_millis(25),
+    steps: &[(Duration::from_secs(10), Duration::from_millis(200))],
+    cap: Duration::from_secs(3),
+    timeout: JOB_TIMEOUT,
+    announce: true,
+};
 
 /// A deployment created but not yet started.
 struct Created {
@@ -166,30 +169,17 @@ impl AmplifySession {
     }
 
     /// Polls GetJob until the job ends, reporting its status (§1.3 JobStatus). Unknown
-    /// statuses count as unfinished.
+    /// statuses count as unfinished. A job left running (the wait ran out, or was
+    /// cancelled) is stopped, so it does not block the next deploy.
     async fn wait(&self, cx: &Cx, job_id: &str) -> Result<()> {
-        let started = Instant::now();
-        let mut delay = POLL_FIRST;
-        let mut last = String::new();
-        loop {
-            let job = get_job(
-                cx,
-                &self.client,
-                &self.app,
-                &self.branch.branch_name,
-                job_id,
-            )
-            .await?
-            .job;
+        let branch = &self.branch.branch_name;
+        let polled = poll_until(cx, &POLL, || async {
+            let job = get_job(cx, &self.client, &self.app, branch, job_id)
+                .await?
+                .job;
             let status = job.summary.status.as_str();
-            if status != last {
-                last = status.to_string();
-                (cx.progress)(Progress::Processing {
-                    detail: describe(status),
-                });
-            }
-            match status {
-                "SUCCEED" => return Ok(()),
+            let look = match status {
+                "SUCCEED" => Look::Done(()),
                 "FAILED" => {
                     let reason = job
                         .steps
@@ -197,55 +187,47 @@ impl AmplifySession {
                         .find_map(|s| s.status_reason.clone().filter(|r| !r.trim().is_empty()))
                         .map(|r| format!(": {}", crate::http::shorten(r.trim(), 300)))
                         .unwrap_or_default();
-                    return Err(Error::DeployFailed {
+                    Look::Failed(Error::DeployFailed {
                         platform: P,
                         detail: format!(
                             "the deploy (job {job_id}) failed{reason}. The deploy log is in the AWS Amplify console, under the app's branch"
                         ),
-                    });
-                }
-                "CANCELLED" | "CANCELLING" => {
-                    return Err(Error::DeployFailed {
-                        platform: P,
-                        detail: format!(
-                            "the deploy (job {job_id}) was stopped before it finished, in the Amplify console or by another deploy. Deploy again"
-                        ),
                     })
                 }
-                _ => {}
-            }
-            if started.elapsed() >= JOB_TIMEOUT {
-                let _ = stop_job(
-                    cx,
-                    &self.client,
-                    &self.app,
-                    &self.branch.branch_name,
-                    job_id,
-                )
-                .await;
-                return Err(Error::DeployFailed {
+                "CANCELLED" | "CANCELLING" => Look::Failed(Error::DeployFailed {
+                    platform: P,
+                    detail: format!(
+                        "the deploy (job {job_id}) was stopped before it finished, in the Amplify console or by another deploy. Deploy again"
+                    ),
+                }),
+                _ => Look::Pending,
+            };
+            // Every new status is shown, the last one too.
+            Ok(Seen::new(look, status).showing(describe(status)))
+        })
+        .await;
+        match polled {
+            Ok(Polled::Done(())) => Ok(()),
+            Ok(Polled::TimedOut { state }) => {
+                let _ = stop_job(cx, &self.client, &self.app, branch, job_id).await;
+                Err(Error::DeployFailed {
                     platform: P,
                     detail: format!(
                         "the deploy (job {job_id}) was still {} after {} minutes, so Sitedrop stopped it. AWS may be having problems: try again later",
-                        status.to_ascii_lowercase(),
+                        state.to_ascii_lowercase(),
                         JOB_TIMEOUT.as_secs() / 60
                     ),
-                });
+                })
             }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = cx.cancel.cancelled() => {
-                    let quiet = Cx { cancel: CancellationToken::new(), ..cx.clone() };
-                    let _ = stop_job(&quiet, &self.client, &self.app, &self.branch.branch_name, job_id).await;
-                    return Err(Error::Cancelled);
-                }
+            Err(Error::Cancelled) => {
+                let quiet = Cx {
+                    cancel: CancellationToken::new(),
+                    ..cx.clone()
+                };
+                let _ = stop_job(&quiet, &self.client, &self.app, branch, job_id).await;
+                Err(Error::Cancelled)
             }
-            let cap = if started.elapsed() < POLL_EARLY {
-                POLL_EARLY_MAX
-            } else {
-                POLL_MAX
-            };
-            delay = (delay * 2).min(cap);
+            Err(e) => Err(e),
         }
     }
 }

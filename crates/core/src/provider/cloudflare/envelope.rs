@@ -27,7 +27,7 @@ pub(crate) enum Failure {
     /// `success: false` with a code (§7).
     Api { code: u64, error: Error },
     /// HTTP 524, Cloudflare's edge timing out on a slow origin: retried, and uploads slow
-    /// down ([`super::throttle::Throttle`], §3.6, §4.4c).
+    /// down ([`super::upload_gate::UploadGate`], §3.6, §4.4c).
     Gateway(Error),
     /// Everything else: transport errors, garbage, statuses without an envelope.
     Other(Error),

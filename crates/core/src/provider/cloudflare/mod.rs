@@ -5,7 +5,7 @@
 //! - `stream` and `multipart`: upload bodies streamed from disk;
 //! - `pages`, `pages_project`, `pages_upload`: Pages direct upload;
 //! - `workers`: Workers static assets;
-//! - `throttle`: fewer uploads at once after a 524;
+//! - `upload_gate`: fewer uploads at once after a 524;
 //! - [`content_type`]: the two products' Content-Type rules.
 
 pub mod content_type;
@@ -15,26 +15,42 @@ mod pages;
 mod pages_project;
 mod pages_upload;
 mod stream;
-mod throttle;
+mod upload_gate;
 mod workers;
 
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{require, AccountInfo, Cx, Provider};
+use super::api::{bearer, Answer, Client, Dialect};
+use super::descriptor::ApiBase;
+use super::{AccountInfo, Cx, Provider};
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::http::network_error;
 use crate::platform::Platform;
 use crate::retry::retry;
 use crate::secrets::{ResolvedCredentials, Secret};
 
 pub(crate) use envelope::Failure;
 use envelope::{account_in, read_envelope};
-pub use pages::PagesProvider;
-pub use workers::WorkersProvider;
+pub use pages::{PagesProvider, DESCRIPTOR as PAGES};
+pub use workers::{WorkersProvider, DESCRIPTOR as WORKERS};
+
+/// The API both products share, and the variable that moves it (`DESIGN.md`, "Credentials and
+/// endpoints").
+const API: ApiBase = ApiBase {
+    var: "CLOUDFLARE_API_BASE_URL",
+    default: |_| "https://api.cloudflare.com/client/v4".to_string(),
+};
+
+/// The variables both products read.
+const ENV_VARS: &[&str] = &["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"];
+
+/// Both products take the same token and account from the environment.
+fn read_env(env: &Env) -> Option<ResolvedCredentials> {
+    ResolvedCredentials::token_from_env(env, "CLOUDFLARE_API_TOKEN", Some("CLOUDFLARE_ACCOUNT_ID"))
+}
 
 /// Builds the Pages or Workers provider (`Platform::CloudflarePages` / `CloudflareWorkers`).
 pub fn build(
@@ -72,7 +88,7 @@ impl Cloudflare {
         credentials: Option<ResolvedCredentials>,
         env: &Env,
     ) -> Result<Cloudflare> {
-        let credentials = require(platform, credentials)?;
+        let credentials = credentials.ok_or_else(|| platform.descriptor().no_credentials())?;
         let token = credentials.credentials.token(platform)?.clone();
         // A token that cannot be a header value would fail on every request; say so once.
         if HeaderValue::from_str(&format!("Bearer {}", token.expose())).is_err() || token.is_empty()
@@ -84,7 +100,7 @@ impl Cloudflare {
         }
         Ok(Cloudflare {
             platform,
-            base: env.api_base(platform, None),
+            base: platform.descriptor().api_base(env, None),
             token,
             account: credentials
                 .account_ref
@@ -96,10 +112,14 @@ impl Cloudflare {
     /// The API client for one call of the provider.
     fn api(&self, cx: &Cx) -> Api {
         Api {
-            platform: self.platform,
-            base: self.base.clone(),
-            token: self.token.clone(),
-            client: cx.http.client().clone(),
+            http: cx.http.client().clone(),
+            client: Client::new(
+                self.base.clone(),
+                Bearer {
+                    platform: self.platform,
+                    token: self.token.clone(),
+                },
+            ),
         }
     }
 
@@ -206,33 +226,72 @@ fn pick_account<'a>(
     }
 }
 
-/// The API client for one provider call: base URL, token and the shared HTTP client.
+/// How Cloudflare requests are signed (§1.2): `Authorization: Bearer` with the API token —
+/// unless the request already carries an upload JWT ([`Api::request_with`], §3.1), which it
+/// keeps.
+#[derive(Clone)]
+pub(crate) struct Bearer {
+    platform: Platform,
+    token: Secret,
+}
+
+impl Dialect for Bearer {
+    type Call = ();
+
+    fn platform(&self) -> Platform {
+        self.platform
+    }
+
+    fn authorize(&self, request: &mut reqwest::Request) -> Result<()> {
+        if request.headers().contains_key(AUTHORIZATION) {
+            return Ok(());
+        }
+        bearer(self.platform, request, &self.token)
+    }
+
+    /// Cloudflare's answers are read by their envelope, where `success` decides and not the
+    /// status ([`Api::send_raw`]); this reading is for a refusal read without it.
+    fn error(&self, answer: &Answer, _: ()) -> Error {
+        let account = account_in(&answer.url_path);
+        match read_envelope::<serde_json::Value>(
+            self.platform,
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            account.as_deref(),
+        ) {
+            Err(failure) => failure.into(),
+            Ok(_) => crate::http::status_error(self.platform, answer.status, &answer.headers, None),
+        }
+    }
+}
+
+/// The API client for one provider call: the shared client with the API token, and the
+/// HTTP client requests are built with.
 #[derive(Clone)]
 pub(crate) struct Api {
-    platform: Platform,
-    base: String,
-    token: Secret,
-    client: reqwest::Client,
+    http: reqwest::Client,
+    client: Client<Bearer>,
 }
 
 impl Api {
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.client.url(path)
     }
 
-    /// A request authorised with the API token (`Authorization: Bearer`, §1.2). reqwest marks
-    /// the header sensitive, so it never shows in debug output.
+    fn platform(&self) -> Platform {
+        self.client.dialect.platform
+    }
+
+    /// A request authorised with the API token (`Authorization: Bearer`, §1.2) when sent.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client
-            .request(method, self.url(path))
-            .bearer_auth(self.token.expose())
+        self.http.request(method, self.url(path))
     }
 
-    /// A request authorised with an upload JWT instead of the API token (§1.2, §3.1).
+    /// A request authorised with an upload JWT instead of the API token (§1.2, §3.1). reqwest
+    /// marks the header sensitive, so it never shows in debug output.
     pub fn request_with(&self, method: Method, path: &str, jwt: &Secret) -> RequestBuilder {
-        self.client
-            .request(method, self.url(path))
-            .bearer_auth(jwt.expose())
+        self.request(method, path).bearer_auth(jwt.expose())
     }
 
     /// Sends an API-token request once and reads its envelope. An authentication failure
@@ -245,7 +304,7 @@ impl Api {
                     Err(Failure::Api {
                         code: 9106,
                         error: Error::TokenExpired {
-                            platform: self.platform,
+                            platform: self.platform(),
                         },
                     })
                 } else {
@@ -261,18 +320,19 @@ impl Api {
         &self,
         request: RequestBuilder,
     ) -> Result<T, Failure> {
-        let response = request
-            .send()
+        let answer = self
+            .client
+            .exchange(request)
             .await
-            .map_err(|e| Failure::Other(network_error(self.platform, &e)))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let account = account_in(response.url().path());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Failure::Other(network_error(self.platform, &e)))?;
-        read_envelope(self.platform, status, &headers, &bytes, account.as_deref())
+            .map_err(Failure::Other)?;
+        let account = account_in(&answer.url_path);
+        read_envelope(
+            self.platform(),
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            account.as_deref(),
+        )
     }
 
     /// `GET path`, retried by the policy.
@@ -315,10 +375,10 @@ impl Api {
         match verified?.status.as_str() {
             "active" => Ok(()),
             "expired" => Err(Error::TokenExpired {
-                platform: self.platform,
+                platform: self.platform(),
             }),
             other => Err(Error::TokenInvalid {
-                platform: self.platform,
+                platform: self.platform(),
                 detail: format!("Cloudflare says the token is {other}"),
             }),
         }

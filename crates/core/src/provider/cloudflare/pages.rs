@@ -4,30 +4,61 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
 use serde::Deserialize;
 
 use super::pages_project::{find_project, projects_path, resolve_project, Project};
-use super::pages_upload::{self, UploadToken};
-use super::throttle::Throttle;
+use super::pages_upload::{self, UploadToken, UPLOAD_CONCURRENCY};
+use super::upload_gate::UploadGate;
 use super::{multipart, Api, Cloudflare, Failure};
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
 use crate::platform::{Environment, Limits, Platform};
 use crate::progress::Progress;
+use crate::provider::descriptor::Descriptor;
+use crate::provider::poll::{poll_until, Look, Poll, Polled, Seen};
 use crate::provider::{
     AccountInfo, Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Provider, Published,
     Target,
 };
 use crate::retry::retry;
+use crate::secrets::CredentialKind;
 
 const PLATFORM: Platform = Platform::CloudflarePages;
 
-/// Buckets uploading at once (see `pages_upload`'s bucket sizes for why six, not three).
-pub const UPLOAD_CONCURRENCY: usize = 6;
+/// What Cloudflare Pages is and allows (`specs/README.md` limits; `specs/cloudflare.md`).
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    platform: PLATFORM,
+    account_platform: PLATFORM,
+    // 25 MiB per file; the count comes from the upload JWT, 20,000 until then (a deploy
+    // leaves it to the token: [`PagesProvider`]'s `limits`).
+    limits: Limits {
+        max_file_size: Some(25 * 1024 * 1024),
+        max_files: Some(pages_upload::DEFAULT_MAX_FILES),
+    },
+    ignore_files: &[],
+    // §3.2: these are Pages configuration, never assets; the configuration files travel as
+    // their own multipart parts.
+    ignore_patterns: &[
+        "/_worker.js",
+        "/_redirects",
+        "/_headers",
+        "/_routes.json",
+        "/functions",
+        "/.wrangler",
+    ],
+    api: Some(super::API),
+    credentials: CredentialKind::Token,
+    secret_vars: "CLOUDFLARE_API_TOKEN",
+    env_vars: super::ENV_VARS,
+    read_env: super::read_env,
+    check_files: crate::provider::descriptor::any_files,
+    build: |credentials, env| super::build(PLATFORM, credentials, env),
+    served_here: false,
+};
 
 /// The branch preview deploys go to: any branch other than the production one is a preview
 /// (§3.8, §3.10).
@@ -38,6 +69,16 @@ const MAX_MESSAGE_BYTES: usize = 384;
 
 /// How long a deployment may take to go live before we stop waiting.
 const POLL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// A first look after 25 ms, doubling up to 5 s: a small deployment is often live by then,
+/// and the quick looks add only a handful of requests before the usual rhythm.
+const POLL: Poll = Poll {
+    first: Duration::from_millis(25),
+    steps: &[],
+    cap: Duration::from_secs(5),
+    timeout: POLL_TIMEOUT,
+    announce: true,
+};
 
 /// The Cloudflare Pages provider.
 pub struct PagesProvider {
@@ -157,7 +198,7 @@ impl Provider for PagesProvider {
             account,
             project,
             token,
-            throttle: Throttle::new(UPLOAD_CONCURRENCY),
+            gate: UploadGate::new(UPLOAD_CONCURRENCY),
             manifest,
             batches,
             environment: target.environment,
@@ -226,7 +267,7 @@ struct PagesSession {
     account: String,
     project: Project,
     token: UploadToken,
-    throttle: Throttle,
+    gate: UploadGate,
     manifest: Arc<Manifest>,
     batches: Vec<Batch>,
     environment: Environment,
@@ -303,47 +344,44 @@ impl PagesSession {
     /// (§3.10), reporting each new stage. A failure brings its last log line.
     async fn wait_until_live(&self, cx: &Cx, created: Deployment) -> Result<Deployment> {
         let path = format!("{}/deployments/{}", self.project_path(), created.id);
-        let started = Instant::now();
-        // A first look after 25 ms, doubling: a small deployment is often live by then, and
-        // the quick looks add only a handful of requests before the usual rhythm.
-        let mut delay = Duration::from_millis(25);
-        let mut shown = String::new();
-        let mut current = created;
-        loop {
-            let stage = current.latest_stage.clone().unwrap_or_default();
-            let label = format!("{} {}", stage.name, stage.status);
-            if label != shown && !stage.name.is_empty() {
-                (cx.progress)(Progress::Processing {
-                    detail: format!("Cloudflare Pages: {}", stage_words(&stage)),
-                });
-                shown = label;
-            }
-            match (stage.name.as_str(), stage.status.as_str()) {
-                ("deploy", "success") => return Ok(current),
-                (_, "failure") | (_, "canceled") => {
-                    return Err(Error::DeployFailed {
+        // The first look is the answer that created the deployment.
+        let mut first = Some(created);
+        let polled = poll_until(cx, &POLL, || {
+            let given = first.take();
+            let path = &path;
+            async move {
+                let current: Deployment = match given {
+                    Some(d) => d,
+                    None => self.api.get(cx, path).await?,
+                };
+                let stage = current.latest_stage.clone().unwrap_or_default();
+                let look = match (stage.name.as_str(), stage.status.as_str()) {
+                    ("deploy", "success") => Look::Done(current),
+                    (_, "failure") | (_, "canceled") => Look::Failed(Error::DeployFailed {
                         platform: PLATFORM,
                         detail: self.failure_line(cx, &current.id, &stage).await,
-                    })
-                }
-                _ => {}
+                    }),
+                    _ => Look::Pending,
+                };
+                // Every new stage is shown, the last one too.
+                let seen = Seen::new(look, stage_words(&stage));
+                Ok(if stage.name.is_empty() {
+                    seen
+                } else {
+                    seen.showing(format!("Cloudflare Pages: {}", stage_words(&stage)))
+                })
             }
-            if started.elapsed() > POLL_TIMEOUT {
-                return Err(Error::DeployFailed {
-                    platform: PLATFORM,
-                    detail: format!(
-                        "the deployment was still at \"{}\" after {} minutes. Check it in the Cloudflare dashboard",
-                        stage_words(&stage),
-                        POLL_TIMEOUT.as_secs() / 60
-                    ),
-                });
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = cx.cancel.cancelled() => return Err(Error::Cancelled),
-            }
-            delay = (delay * 2).min(Duration::from_secs(5));
-            current = self.api.get(cx, &path).await?;
+        })
+        .await?;
+        match polled {
+            Polled::Done(d) => Ok(d),
+            Polled::TimedOut { state } => Err(Error::DeployFailed {
+                platform: PLATFORM,
+                detail: format!(
+                    "the deployment was still at \"{state}\" after {} minutes. Check it in the Cloudflare dashboard",
+                    POLL_TIMEOUT.as_secs() / 60
+                ),
+            }),
         }
     }
 
@@ -412,15 +450,7 @@ impl DeploySession for PagesSession {
     }
 
     async fn upload(&self, cx: &Cx, batch: &Batch, attempt: &Attempt) -> Result<()> {
-        pages_upload::upload(
-            cx,
-            &self.token,
-            &self.throttle,
-            &self.manifest,
-            batch,
-            attempt,
-        )
-        .await
+        pages_upload::upload(cx, &self.token, &self.gate, &self.manifest, batch, attempt).await
     }
 
     async fn finish(&self, cx: &Cx) -> Result<Published> {

@@ -9,13 +9,18 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::stream::{self, FilePiece, Piece, Streamed};
-use super::throttle::Throttle;
+use super::upload_gate::UploadGate;
 use super::{Api, Failure};
 use crate::error::{Error, Result};
 use crate::platform::Platform;
 use crate::provider::{Attempt, Batch, Cx, Manifest};
 use crate::retry::retry;
 use crate::secrets::Secret;
+
+/// Buckets uploading at once (see the bucket sizes below for why six, not three). It lives
+/// here, with the bucketing that depends on it, so the provider imports it from the upload
+/// code and not the other way round.
+pub const UPLOAD_CONCURRENCY: usize = 6;
 
 /// The file count wrangler assumes when the token has no `max_file_count_allowed` (§3.2).
 pub const DEFAULT_MAX_FILES: u64 = 20_000;
@@ -229,16 +234,16 @@ pub async fn upsert_hashes(cx: &Cx, token: &UploadToken, hashes: &[&str]) -> Res
 }
 
 /// `POST /pages/assets/upload` (§3.6): one bucket, streamed. The engine retries failures;
-/// token renewal happens here, and the throttle slows uploads after a 524.
+/// token renewal happens here, and the gate slows uploads after a 524.
 pub async fn upload(
     cx: &Cx,
     token: &UploadToken,
-    throttle: &Throttle,
+    gate: &UploadGate,
     manifest: &Manifest,
     batch: &Batch,
     attempt: &Attempt,
 ) -> Result<()> {
-    let pass = throttle.enter().await;
+    let pass = gate.enter().await;
     let gateway = AtomicBool::new(false);
     let outcome = token
         .call(
@@ -269,7 +274,7 @@ pub async fn upload(
             || attempt.abandon(),
         )
         .await;
-    throttle.done(pass, outcome.is_ok(), gateway.load(Ordering::Relaxed));
+    gate.done(pass, outcome.is_ok(), gateway.load(Ordering::Relaxed));
     outcome?;
     attempt.files_done(batch.files.len() as u64);
     Ok(())
@@ -310,7 +315,7 @@ pub fn buckets(manifest: &Manifest, mut files: Vec<usize>) -> Vec<Batch> {
     } else {
         (total.div_ceil(TARGET_BUCKET_BYTES) as usize)
             .max(files.len().div_ceil(TARGET_BUCKET_FILES))
-            .max(super::pages::UPLOAD_CONCURRENCY.min(files.len()))
+            .max(UPLOAD_CONCURRENCY.min(files.len()))
     };
     files.sort_by(|&a, &b| {
         manifest.files[b]

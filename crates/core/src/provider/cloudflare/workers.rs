@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::stream::{self, FilePiece, Piece};
-use super::throttle::Throttle;
+use super::upload_gate::UploadGate;
 use super::{multipart, uuid_form, Api, Cloudflare, Failure};
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
-use crate::platform::{Environment, Platform};
+use crate::platform::{Environment, Limits, Platform};
+use crate::provider::descriptor::Descriptor;
 use crate::provider::naming::{random_suffix, slug, with_suffix};
 use crate::provider::{
     AccountInfo, Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Provider, Published,
@@ -24,9 +25,52 @@ use crate::provider::{
 };
 use crate::retry::retry;
 use crate::scan::FileSet;
+use crate::secrets::CredentialKind;
 use crate::secrets::Secret;
 
 const PLATFORM: Platform = Platform::CloudflareWorkers;
+
+/// What Cloudflare Workers is and allows (`specs/README.md` limits; `specs/cloudflare.md`).
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    platform: PLATFORM,
+    // One Cloudflare account holds both products.
+    account_platform: Platform::CloudflarePages,
+    // The server enforces 20,000 (Free) / 100,000 (Paid); the client cannot know the plan,
+    // so only the per-file size is checked up front.
+    limits: Limits {
+        max_file_size: Some(25 * 1024 * 1024),
+        max_files: None,
+    },
+    // §4.2: `.assetsignore` lists what to leave out, and the top-level `_redirects` /
+    // `_headers` travel in the Worker's metadata.
+    ignore_files: &[".assetsignore"],
+    ignore_patterns: &["/_redirects", "/_headers"],
+    api: Some(super::API),
+    credentials: CredentialKind::Token,
+    secret_vars: "CLOUDFLARE_API_TOKEN",
+    env_vars: super::ENV_VARS,
+    read_env: super::read_env,
+    check_files,
+    build: |credentials, env| super::build(PLATFORM, credentials, env),
+    served_here: false,
+};
+
+/// A Pages `_worker.js` would be published as a readable file, source and all; wrangler
+/// refuses unless `.assetsignore` exists to say what to leave out (§4.2).
+fn check_files(files: &FileSet) -> Result<()> {
+    let worker = files.files.iter().find(|f| {
+        let p = f.path.as_str();
+        p == "_worker.js" || p.starts_with("_worker.js/")
+    });
+    match worker {
+        Some(f) if !files.root.join(".assetsignore").exists() => Err(Error::BadFileName {
+            platform: PLATFORM,
+            path: f.path.to_string(),
+            reason: "it looks like Pages Functions code, and Workers would publish it as a public file. List it in a .assetsignore file (or remove it)".into(),
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// Worker names: one DNS label (`<name>.<subdomain>.workers.dev`).
 const MAX_NAME: usize = 63;
@@ -182,23 +226,6 @@ impl Provider for WorkersProvider {
         crate::concurrency::Concurrency::adaptive(3, UPLOAD_CONCURRENCY)
     }
 
-    /// A Pages `_worker.js` would be published as a readable file, source and all; wrangler
-    /// refuses unless `.assetsignore` exists to say what to leave out (§4.2).
-    fn check_files(&self, files: &FileSet) -> Result<()> {
-        let worker = files.files.iter().find(|f| {
-            let p = f.path.as_str();
-            p == "_worker.js" || p.starts_with("_worker.js/")
-        });
-        match worker {
-            Some(f) if !files.root.join(".assetsignore").exists() => Err(Error::BadFileName {
-                platform: PLATFORM,
-                path: f.path.to_string(),
-                reason: "it looks like Pages Functions code, and Workers would publish it as a public file. List it in a .assetsignore file (or remove it)".into(),
-            }),
-            _ => Ok(()),
-        }
-    }
-
     async fn verify_credentials(&self, cx: &Cx) -> Result<AccountInfo> {
         self.cf.verify_credentials(cx).await
     }
@@ -289,7 +316,7 @@ impl Provider for WorkersProvider {
             subdomain,
             upload_jwt: session.jwt,
             completion: Mutex::new(completion),
-            throttle: Throttle::new(UPLOAD_CONCURRENCY),
+            gate: UploadGate::new(UPLOAD_CONCURRENCY),
             manifest,
             batches,
             message: target.message.clone(),
@@ -379,7 +406,7 @@ struct WorkersSession {
     /// The token the completing upload returned (§4.4a), or the session's when nothing was
     /// missing.
     completion: Mutex<Option<Secret>>,
-    throttle: Throttle,
+    gate: UploadGate,
     manifest: Arc<Manifest>,
     batches: Vec<Batch>,
     message: Option<String>,
@@ -508,7 +535,7 @@ impl DeploySession for WorkersSession {
     /// One server bucket as one multipart request, parts named by hash, contents in base64
     /// with the type to serve (`POST …/workers/assets/upload?base64=true`, §4.4a).
     async fn upload(&self, _cx: &Cx, batch: &Batch, attempt: &Attempt) -> Result<()> {
-        let pass = self.throttle.enter().await;
+        let pass = self.gate.enter().await;
         let boundary = multipart::boundary();
         let mut pieces = Vec::with_capacity(batch.files.len() * 3 + 1);
         for &i in &batch.files {
@@ -543,7 +570,7 @@ impl DeploySession for WorkersSession {
             .timeout(crate::http::UPLOAD_TIMEOUT);
         let sent = self.api.send_raw::<Option<Value>>(request).await;
         let gateway = matches!(sent, Err(Failure::Gateway(_)));
-        self.throttle.done(pass, sent.is_ok(), gateway);
+        self.gate.done(pass, sent.is_ok(), gateway);
         let result = match sent {
             Ok(result) => result,
             // A file that changed or vanished cut the body short: say that, not "the

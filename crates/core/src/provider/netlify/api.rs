@@ -3,17 +3,16 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, REFERER};
-use reqwest::{Method, RequestBuilder, StatusCode};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, REFERER};
+use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::http::{body_preview, network_error, shorten, status_error};
+use crate::http::{body_preview, shorten, status_error};
 use crate::platform::Platform;
-use crate::provider::Cx;
-use crate::retry::{retry, retry_at};
+use crate::provider::api::{bearer, default_header, Answer, Client, Dialect};
+use crate::retry::retry_at;
 use crate::secrets::Secret;
 
 pub(crate) const PLATFORM: Platform = Platform::Netlify;
@@ -33,126 +32,32 @@ pub(crate) enum Auth {
     Anonymous,
 }
 
-/// A client for one API base and one way of signing.
-#[derive(Clone)]
-pub(crate) struct Api {
-    base: String,
-    auth: Auth,
-}
+/// The Netlify API: one base, signed one of the [`Auth`] ways.
+pub(crate) type Api = Client<Auth>;
 
-impl Api {
-    pub fn new(base: String, auth: Auth) -> Api {
-        Api { base, auth }
+impl Dialect for Auth {
+    type Call = ();
+
+    fn platform(&self) -> Platform {
+        PLATFORM
     }
 
-    /// The same API, signed another way.
-    pub fn with_auth(&self, auth: Auth) -> Api {
-        Api {
-            base: self.base.clone(),
-            auth,
+    fn authorize(&self, request: &mut reqwest::Request) -> Result<()> {
+        default_header(request, ACCEPT, "application/json");
+        if let Auth::Account(token) | Auth::Drop(token) = self {
+            bearer(PLATFORM, request, token)?;
         }
-    }
-
-    pub fn request(&self, cx: &Cx, method: Method, path: &str) -> RequestBuilder {
-        let mut request = cx
-            .http
-            .client()
-            .request(method, format!("{}{path}", self.base))
-            .header(ACCEPT, "application/json");
-        match &self.auth {
-            Auth::Account(token) => request = request.bearer_auth(token.expose()),
-            Auth::Drop(token) => {
-                request = request
-                    .bearer_auth(token.expose())
-                    .header(REFERER, DROP_REFERER)
-            }
-            Auth::Anonymous => request = request.header(REFERER, DROP_REFERER),
+        if let Auth::Drop(_) | Auth::Anonymous = self {
+            request
+                .headers_mut()
+                .insert(REFERER, HeaderValue::from_static(DROP_REFERER));
         }
-        request
+        Ok(())
     }
 
-    /// Sends one request to `path` and returns the body of a successful answer.
-    pub async fn send(&self, request: RequestBuilder, path: &str) -> Result<(StatusCode, Bytes)> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| network_error(PLATFORM, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| network_error(PLATFORM, &e))?;
-        if status.is_success() {
-            Ok((status, body))
-        } else {
-            Err(api_error(status, &headers, &body, path))
-        }
-    }
-
-    /// One JSON call, retried by the engine's policy (429 honouring `X-RateLimit-Reset`, 5xx,
-    /// dropped connections, garbled answers; §1 "Built-in retry").
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        cx: &Cx,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<T> {
-        let body = body.map(|b| Bytes::from(b.to_string()));
-        retry(&cx.retry, &cx.cancel, |_| {
-            let body = body.clone();
-            let method = method.clone();
-            async move { self.call_once(cx, method, path, query, body).await }
-        })
-        .await
-    }
-
-    /// One JSON call, one attempt.
-    pub async fn call_once<T: DeserializeOwned>(
-        &self,
-        cx: &Cx,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<Bytes>,
-    ) -> Result<T> {
-        let mut request = self.request(cx, method, path);
-        if !query.is_empty() {
-            request = request.query(query);
-        }
-        if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, "application/json").body(body);
-        }
-        let (status, bytes) = self.send(request, path).await?;
-        parse(status, &bytes)
-    }
-
-    /// A GET whose 404 means "there is none" rather than a failure.
-    pub async fn get_opt<T: DeserializeOwned>(
-        &self,
-        cx: &Cx,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<Option<T>> {
-        match self.call(cx, Method::GET, path, query, None).await {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A call whose answer has no body worth reading (`204 No Content`).
-    pub async fn call_empty(&self, cx: &Cx, method: Method, path: &str) -> Result<()> {
-        retry(&cx.retry, &cx.cancel, |_| {
-            let method = method.clone();
-            async move {
-                self.send(self.request(cx, method, path), path).await?;
-                Ok(())
-            }
-        })
-        .await
+    /// §12; the body is Netlify's, the request (and so the token) is never part of it.
+    fn error(&self, answer: &Answer, _: ()) -> Error {
+        api_error(answer.status, &answer.headers, &answer.body, &answer.path)
     }
 }
 

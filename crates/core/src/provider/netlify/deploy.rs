@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use reqwest::header::CONTENT_TYPE;
@@ -15,6 +15,7 @@ use super::api::{Api, PLATFORM};
 use super::paths::encode_uri;
 use crate::error::{when, Error, Result};
 use crate::progress::Progress;
+use crate::provider::poll::{poll_until, Look, Poll, Polled, Seen};
 use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Published};
 
 /// netlify-cli gives each wait (the diff, then processing) 20 minutes (§5.3,
@@ -99,35 +100,36 @@ impl NetlifyDeploy {
         format!("/sites/{}/deploys/{}", self.site_id, self.deploy.id)
     }
 
+    /// Cancels the deploy on Netlify, best effort. A deploy without an account has no
+    /// cancel.
+    async fn cancel(&self, cx: &Cx) {
+        if matches!(self.kind, Kind::Account { .. }) {
+            let cancel = format!("/deploys/{}/cancel", self.deploy.id);
+            let _ = self
+                .polling
+                .call::<serde_json::Value>(cx, Method::POST, &cancel, None)
+                .await;
+        }
+    }
+
     /// Polls until the deploy is `ready` (§5.3 `waitForDeploy`).
     async fn wait_until_ready(&self, cx: &Cx) -> Result<DeployInfo> {
         let path = self.deploy_path();
-        let mut poll = Poll::new();
-        let mut last = String::new();
-        loop {
-            let d: DeployInfo = self.polling.call(cx, Method::GET, &path, &[], None).await?;
+        let polled = poll_until(cx, &READY, || async {
+            let d: DeployInfo = self.polling.call(cx, Method::GET, &path, None).await?;
             match d.state() {
-                "ready" => return Ok(d),
-                "error" => return Err(d.failure()),
-                state => {
-                    if state != last {
-                        (cx.progress)(Progress::Processing {
-                            detail: state.to_string(),
-                        });
-                        last = state.to_string();
-                    }
-                }
+                "ready" => Ok(Seen::new(Look::Done(d), "ready")),
+                "error" => Err(d.failure()),
+                state => Ok(Seen::new(Look::Pending, state).showing(state)),
             }
-            if !poll.wait(cx).await? {
-                if matches!(self.kind, Kind::Account { .. }) {
-                    // §7: a deploy that will not finish is cancelled, so it does not linger.
-                    let cancel = format!("/deploys/{}/cancel", self.deploy.id);
-                    let _ = self
-                        .polling
-                        .call::<serde_json::Value>(cx, Method::POST, &cancel, &[], None)
-                        .await;
-                }
-                return Err(timeout(&last));
+        })
+        .await?;
+        match polled {
+            Polled::Done(d) => Ok(d),
+            Polled::TimedOut { state } => {
+                // §7: a deploy that will not finish is cancelled, so it does not linger.
+                self.cancel(cx).await;
+                Err(timeout(&state))
             }
         }
     }
@@ -155,35 +157,19 @@ pub(crate) fn timeout(state: &str) -> Error {
 /// Polling delays: quick first looks (10 ms, doubling), then every second as netlify-cli does
 /// (§5.3, `DEPLOY_POLL` = 1000 ms), until [`WAIT_TIMEOUT`]. The quick looks cost seven
 /// requests in the first second, against a limit of 500 a minute.
-pub(crate) struct Poll {
-    started: Instant,
-    round: u32,
-}
+const READY: Poll = Poll {
+    first: Duration::from_millis(10),
+    steps: &[],
+    cap: Duration::from_secs(1),
+    timeout: WAIT_TIMEOUT,
+    announce: true,
+};
 
-impl Poll {
-    pub fn new() -> Poll {
-        Poll {
-            started: Instant::now(),
-            round: 0,
-        }
-    }
-
-    /// Waits before the next look; false when the time is up.
-    pub async fn wait(&mut self, cx: &Cx) -> Result<bool> {
-        if self.started.elapsed() >= WAIT_TIMEOUT {
-            return Ok(false);
-        }
-        let delay = Duration::from_millis(match self.round {
-            0..=6 => 10 << self.round,
-            _ => 1000,
-        });
-        self.round += 1;
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => Ok(true),
-            _ = cx.cancel.cancelled() => Err(Error::Cancelled),
-        }
-    }
-}
+/// The same rhythm for a diff, which is part of preparing, not of going live.
+const DIFF: Poll = Poll {
+    announce: false,
+    ..READY
+};
 
 /// Polls an async diff until Netlify knows what it lacks (§5.2 `waitForDiff`).
 pub(crate) async fn wait_for_diff(
@@ -193,21 +179,32 @@ pub(crate) async fn wait_for_diff(
     deploy: DeployInfo,
 ) -> Result<DeployInfo> {
     let path = format!("/sites/{site_id}/deploys/{}", deploy.id);
-    let mut d = deploy;
-    let mut poll = Poll::new();
-    loop {
-        match d.state() {
-            "prepared" | "uploading" | "uploaded" | "ready" => return Ok(d),
-            "error" => return Err(d.failure()),
-            _ => {}
-        }
-        (cx.progress)(Progress::Processing {
-            detail: format!("{} (comparing files)", d.state()),
-        });
-        if !poll.wait(cx).await? {
-            return Err(timeout(d.state()));
-        }
-        d = api.call(cx, Method::GET, &path, &[], None).await?;
+    // The first look is the answer that created the deploy.
+    let mut first = Some(deploy);
+    let polled =
+        poll_until(cx, &DIFF, || {
+            let given = first.take();
+            let path = &path;
+            async move {
+                let d: DeployInfo = match given {
+                    Some(d) => d,
+                    None => api.call(cx, Method::GET, path, None).await?,
+                };
+                match d.state() {
+                    "prepared" | "uploading" | "uploaded" | "ready" => {
+                        let state = d.state().to_string();
+                        Ok(Seen::new(Look::Done(d), state))
+                    }
+                    "error" => Err(d.failure()),
+                    state => Ok(Seen::new(Look::Pending, state)
+                        .showing(format!("{state} (comparing files)"))),
+                }
+            }
+        })
+        .await?;
+    match polled {
+        Polled::Done(d) => Ok(d),
+        Polled::TimedOut { state } => Err(timeout(&state)),
     }
 }
 
@@ -242,13 +239,7 @@ impl DeploySession for NetlifyDeploy {
     /// §7 / §14 step 6: on any error after the deploy was created, netlify-cli cancels it so
     /// it does not sit half-uploaded. (A deploy without an account has no cancel.)
     async fn abort(&self, cx: &Cx) {
-        if matches!(self.kind, Kind::Account { .. }) {
-            let cancel = format!("/deploys/{}/cancel", self.deploy.id);
-            let _ = self
-                .polling
-                .call::<serde_json::Value>(cx, Method::POST, &cancel, &[], None)
-                .await;
-        }
+        self.cancel(cx).await;
     }
 
     fn batches(&self) -> Vec<Batch> {
@@ -270,8 +261,8 @@ impl DeploySession for NetlifyDeploy {
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .body(body)
                 .timeout(crate::http::UPLOAD_TIMEOUT);
-            let sent = self.uploads.send(request, &path).await;
-            let (status, answer) = match (sent, &self.kind) {
+            let sent = self.uploads.send(request).await;
+            let answer = match (sent, &self.kind) {
                 (Err(Error::Rejected { detail, .. }), _) if detail.contains("did not match") => {
                     return Err(Error::FileChanged {
                         path: shown.to_string(),
@@ -285,7 +276,7 @@ impl DeploySession for NetlifyDeploy {
             };
             // The answer is a small JSON file record; reading it whole tells a finished
             // upload from a connection dropped after the status line.
-            super::api::parse::<serde_json::Value>(status, &answer)?;
+            super::api::parse::<serde_json::Value>(answer.status, &answer.body)?;
             attempt.files_done(1);
         }
         Ok(())
@@ -351,7 +342,7 @@ impl NetlifyDeploy {
             id: String,
         }
         let path = format!("/sites/{}", self.site_id);
-        let site: Site = self.polling.call(cx, Method::GET, &path, &[], None).await?;
+        let site: Site = self.polling.call(cx, Method::GET, &path, None).await?;
         let address = site
             .ssl_url
             .or(site.url)

@@ -21,7 +21,6 @@ use serde_json::json;
 
 use super::api::{parse_utc, Api, Auth, PLATFORM};
 use super::deploy::{batches_for, files_map, DeployInfo, Kind, NetlifyDeploy};
-use super::paths;
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
 use crate::platform::Platform;
@@ -30,7 +29,6 @@ use crate::provider::{
     AccountInfo, Cx, DeploySession, Manifest, ProjectRef, Provider, Published, Target,
 };
 use crate::retry::retry;
-use crate::scan::FileSet;
 use crate::secrets::Secret;
 
 /// How long Netlify keeps an unclaimed site when it does not say: netlify-cli warns that
@@ -104,7 +102,7 @@ impl DropProvider {
             let body = body.clone();
             async move {
                 self.api
-                    .call_once(cx, Method::POST, path, &[], body)
+                    .call_once(cx, Method::POST, path, body)
                     .await
                     .map_err(daily_limit)
             }
@@ -121,10 +119,6 @@ impl Provider for DropProvider {
 
     fn digest_kind(&self) -> DigestKind {
         DigestKind::Sha1
-    }
-
-    fn check_files(&self, files: &FileSet) -> Result<()> {
-        paths::check_files(PLATFORM, files)
     }
 
     fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
@@ -195,7 +189,7 @@ impl Provider for DropProvider {
             error_message: None,
         };
         Ok(Box::new(NetlifyDeploy {
-            uploads: self.api.with_auth(Auth::Drop(token)),
+            uploads: self.api.with_dialect(Auth::Drop(token)),
             polling: self.api.clone(),
             project: ProjectRef {
                 name: created.subdomain.clone(),

@@ -20,14 +20,16 @@ use serde_json::json;
 
 use self::api::{Api, Auth, PLATFORM};
 use self::deploy::{batches_for, files_map, wait_for_diff, DeployInfo, Kind, NetlifyDeploy};
+use super::api::with_query;
+use super::descriptor::{ApiBase, Descriptor};
 use super::naming::{random_suffix, slug, with_suffix};
 use super::{AccountInfo, Cx, DeploySession, Manifest, ProjectRef, Provider, Published, Target};
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
-use crate::platform::{Environment, Platform};
+use crate::platform::{Environment, Limits, Platform};
 use crate::progress::Progress;
-use crate::scan::FileSet;
+use crate::secrets::CredentialKind;
 use crate::secrets::ResolvedCredentials;
 
 /// Longest site name: one DNS label under `netlify.app`.
@@ -40,10 +42,35 @@ const SYNC_FILE_LIMIT: usize = 100;
 /// netlify-cli uploads 5 files at a time, matching an API-enforced concurrency limit (§6).
 pub(crate) const UPLOAD_CONCURRENCY: usize = 5;
 
+/// What Netlify is and allows (`specs/README.md` limits; `specs/netlify.md`).
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    platform: PLATFORM,
+    account_platform: PLATFORM,
+    limits: Limits {
+        max_file_size: None,
+        max_files: None,
+    },
+    ignore_files: &[],
+    // §3.3: dotfiles are not deployed, except `.well-known`.
+    ignore_patterns: &[".*", "!.well-known"],
+    api: Some(ApiBase {
+        var: "NETLIFY_API_URL",
+        default: |_| "https://api.netlify.com/api/v1".to_string(),
+    }),
+    credentials: CredentialKind::Token,
+    secret_vars: "NETLIFY_AUTH_TOKEN",
+    env_vars: &["NETLIFY_AUTH_TOKEN"],
+    read_env: |env| ResolvedCredentials::token_from_env(env, "NETLIFY_AUTH_TOKEN", None),
+    // Netlify refuses `#` and `?` in names (§3.3).
+    check_files: |files| paths::check_files(PLATFORM, files),
+    build,
+    served_here: false,
+};
+
 /// The provider for `credentials`: the account's, or — with none — deploys without an
 /// account (`specs/netlify.md §10.2`).
-pub fn build(credentials: Option<ResolvedCredentials>, env: &Env) -> Result<Box<dyn Provider>> {
-    let base = env.api_base(Platform::Netlify, None);
+fn build(credentials: Option<ResolvedCredentials>, env: &Env) -> Result<Box<dyn Provider>> {
+    let base = DESCRIPTOR.api_base(env, None);
     let Some(credentials) = credentials else {
         return Ok(Box::new(drop::DropProvider::new(base)));
     };
@@ -93,7 +120,7 @@ impl NetlifyProvider {
     async fn account(&self, cx: &Cx, wanted: Option<&str>) -> Result<String> {
         let accounts: Vec<Account> = self
             .api
-            .call(cx, Method::GET, "/accounts", &[("minimal", "true")], None)
+            .call(cx, Method::GET, "/accounts?minimal=true", None)
             .await?;
         if let Some(wanted) = wanted.or(self.account_ref.as_deref()) {
             return accounts
@@ -135,11 +162,7 @@ impl NetlifyProvider {
     async fn site(&self, cx: &Cx, target: &Target) -> Result<Site> {
         let mut from_drop = false;
         if let Some(id) = &target.remote_id {
-            match self
-                .api
-                .get_opt::<Site>(cx, &format!("/sites/{id}"), &[])
-                .await
-            {
+            match self.api.get_opt::<Site>(cx, &format!("/sites/{id}")).await {
                 Ok(Some(site)) if !site.anonymous => return Ok(site),
                 // An unclaimed site deployed without an account is nobody's to update.
                 Ok(Some(_)) => from_drop = true,
@@ -171,8 +194,10 @@ impl NetlifyProvider {
             .call(
                 cx,
                 Method::GET,
-                "/sites",
-                &[("name", name), ("filter", "all"), ("per_page", "100")],
+                &with_query(
+                    "/sites",
+                    &[("name", name), ("filter", "all"), ("per_page", "100")],
+                ),
                 None,
             )
             .await?;
@@ -193,7 +218,7 @@ impl NetlifyProvider {
         for _ in 0..4 {
             let created = self
                 .api
-                .call::<Site>(cx, Method::POST, &path, &[], Some(&json!({ "name": name })))
+                .call::<Site>(cx, Method::POST, &path, Some(&json!({ "name": name })))
                 .await;
             match created {
                 Ok(site) => {
@@ -265,10 +290,6 @@ impl Provider for NetlifyProvider {
         DigestKind::Sha1
     }
 
-    fn check_files(&self, files: &FileSet) -> Result<()> {
-        paths::check_files(PLATFORM, files)
-    }
-
     /// Never above the API's limit; lower while Netlify pushes back.
     fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
         crate::concurrency::Concurrency::fixed(UPLOAD_CONCURRENCY)
@@ -283,13 +304,13 @@ impl Provider for NetlifyProvider {
             #[serde(default)]
             full_name: Option<String>,
         }
-        let user: User = self.api.call(cx, Method::GET, "/user", &[], None).await?;
+        let user: User = self.api.call(cx, Method::GET, "/user", None).await?;
         let account_ref = match &self.account_ref {
             Some(wanted) => Some(self.account(cx, Some(wanted)).await?),
             None => {
                 let accounts: Vec<Account> = self
                     .api
-                    .call(cx, Method::GET, "/accounts", &[("minimal", "true")], None)
+                    .call(cx, Method::GET, "/accounts?minimal=true", None)
                     .await?;
                 match accounts.as_slice() {
                     [only] => Some(only.slug.clone()),
@@ -332,7 +353,7 @@ impl Provider for NetlifyProvider {
         let path = format!("/sites/{}/deploys", site.id);
         let created: DeployInfo = self
             .api
-            .call(cx, Method::POST, &path, &title, Some(&body))
+            .call(cx, Method::POST, &with_query(&path, &title), Some(&body))
             .await?;
         let deploy = if is_async {
             wait_for_diff(cx, &self.api, &site.id, created).await?
@@ -372,7 +393,7 @@ impl Provider for NetlifyProvider {
     ) -> Result<Published> {
         let site = Self::site_key(target)?;
         let path = format!("/sites/{site}/deploys/{remote_deployment_id}/restore");
-        let restored: DeployInfo = match self.api.call(cx, Method::POST, &path, &[], None).await {
+        let restored: DeployInfo = match self.api.call(cx, Method::POST, &path, None).await {
             Err(Error::NotFound { .. }) => {
                 return Err(Error::NotFound {
                     platform: PLATFORM,

@@ -3,18 +3,17 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
-use reqwest::{Method, RequestBuilder, StatusCode};
+use reqwest::header::{HeaderMap, ACCEPT};
+use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::http::{body_preview, network_error, shorten, status_error};
+use crate::http::{body_preview, shorten, status_error};
 use crate::platform::Platform;
-use crate::provider::Cx;
-use crate::retry::{retry, retry_at};
+use crate::provider::api::{bearer, default_header, Answer, Client, Dialect};
+use crate::retry::retry_at;
 use crate::secrets::Secret;
 
 pub(crate) const PLATFORM: Platform = Platform::Vercel;
@@ -52,12 +51,48 @@ impl Scope {
     }
 }
 
-/// A client for one API base, token and scope.
+/// How Vercel calls are signed: the token, and the scope every request names (§1.1).
 #[derive(Clone)]
-pub(crate) struct Api {
-    base: String,
-    token: Secret,
+pub(crate) struct Auth {
+    pub token: Secret,
     pub scope: Scope,
+}
+
+/// The Vercel API for one token and scope.
+pub(crate) type Api = Client<Auth>;
+
+impl Dialect for Auth {
+    type Call = ();
+
+    fn platform(&self) -> Platform {
+        PLATFORM
+    }
+
+    fn authorize(&self, request: &mut reqwest::Request) -> Result<()> {
+        default_header(request, ACCEPT, "application/json");
+        bearer(PLATFORM, request, &self.token)?;
+        match &self.scope {
+            Scope::Personal => {}
+            Scope::TeamId(id) => {
+                request
+                    .url_mut()
+                    .query_pairs_mut()
+                    .append_pair("teamId", id);
+            }
+            Scope::TeamSlug(slug) => {
+                request
+                    .url_mut()
+                    .query_pairs_mut()
+                    .append_pair("slug", slug);
+            }
+        }
+        Ok(())
+    }
+
+    /// §9; never includes the request, so never the token.
+    fn error(&self, answer: &Answer, _: ()) -> Error {
+        api_error(answer.status, &answer.headers, &answer.body, &answer.path)
+    }
 }
 
 /// An error body: `{"error":{…}}`, or the same fields unwrapped (§4.4, §9).
@@ -91,100 +126,6 @@ impl ApiError {
             .map(|w| w.error)
             .or_else(|_| serde_json::from_slice::<ApiError>(body))
             .unwrap_or_default()
-    }
-}
-
-impl Api {
-    pub fn new(base: String, token: Secret, scope: Scope) -> Api {
-        Api { base, token, scope }
-    }
-
-    /// A request to `path` in this scope.
-    pub fn request(&self, cx: &Cx, method: Method, path: &str) -> RequestBuilder {
-        let request = cx
-            .http
-            .client()
-            .request(method, format!("{}{path}", self.base))
-            .header(ACCEPT, "application/json")
-            .bearer_auth(self.token.expose());
-        match &self.scope {
-            Scope::Personal => request,
-            Scope::TeamId(id) => request.query(&[("teamId", id)]),
-            Scope::TeamSlug(slug) => request.query(&[("slug", slug)]),
-        }
-    }
-
-    /// Sends one request and returns the status and body of any answer (the caller decides
-    /// what an unsuccessful one means).
-    pub async fn send_raw(
-        &self,
-        request: RequestBuilder,
-    ) -> Result<(StatusCode, HeaderMap, Bytes)> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| network_error(PLATFORM, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| network_error(PLATFORM, &e))?;
-        Ok((status, headers, body))
-    }
-
-    /// Sends one request to `path`; a successful answer's body, or the failure in words.
-    pub async fn send(&self, request: RequestBuilder, path: &str) -> Result<(StatusCode, Bytes)> {
-        let (status, headers, body) = self.send_raw(request).await?;
-        if status.is_success() {
-            Ok((status, body))
-        } else {
-            Err(api_error(status, &headers, &body, path))
-        }
-    }
-
-    /// One JSON call, retried by the engine's policy.
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        cx: &Cx,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<T> {
-        let body = body.map(|b| Bytes::from(b.to_string()));
-        retry(&cx.retry, &cx.cancel, |_| {
-            let (method, body) = (method.clone(), body.clone());
-            async move {
-                let mut request = self.request(cx, method, path);
-                if let Some(body) = body {
-                    request = request.header(CONTENT_TYPE, "application/json").body(body);
-                }
-                let (status, bytes) = self.send(request, path).await?;
-                parse(status, &bytes)
-            }
-        })
-        .await
-    }
-
-    /// A GET whose 404 means "there is none".
-    pub async fn get_opt<T: DeserializeOwned>(&self, cx: &Cx, path: &str) -> Result<Option<T>> {
-        match self.call(cx, Method::GET, path, None).await {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A call whose answer has no body worth reading.
-    pub async fn call_empty(&self, cx: &Cx, method: Method, path: &str) -> Result<()> {
-        retry(&cx.retry, &cx.cancel, |_| {
-            let method = method.clone();
-            async move {
-                self.send(self.request(cx, method, path), path).await?;
-                Ok(())
-            }
-        })
-        .await
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::api::{api_error, parse, Api, ApiError, PLATFORM};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::provider::poll::{poll_until, Look, Poll, Polled, Seen};
 use crate::provider::{Attempt, Batch, Cx, DeploySession, Manifest, ProjectRef, Published};
 use crate::retry::retry;
 
@@ -125,15 +126,20 @@ pub(crate) async fn create(cx: &Cx, api: &Api, body: &Bytes) -> Result<Created> 
             .query(&[("skipAutoDetectionConfirmation", "1")])
             .header(CONTENT_TYPE, "application/json")
             .body(body.clone());
-        let (status, headers, bytes) = api.send_raw(request).await?;
-        if status.is_success() {
-            return parse(status, &bytes).map(|d| Created::Deployment(Box::new(d)));
+        let answer = api.exchange(request).await?;
+        if answer.status.is_success() {
+            return parse(answer.status, &answer.body).map(|d| Created::Deployment(Box::new(d)));
         }
-        let e = ApiError::parse(&bytes);
-        if status.as_u16() == 400 && e.code.as_deref() == Some("missing_files") {
+        let e = ApiError::parse(&answer.body);
+        if answer.status.as_u16() == 400 && e.code.as_deref() == Some("missing_files") {
             return Ok(Created::Missing(e.missing.unwrap_or_default()));
         }
-        Err(api_error(status, &headers, &bytes, path))
+        Err(api_error(
+            answer.status,
+            &answer.headers,
+            &answer.body,
+            path,
+        ))
     })
     .await
 }
@@ -171,40 +177,28 @@ impl VercelDeploy {
     /// or a failure (§6).
     async fn wait_until_ready(&self, cx: &Cx, id: &str) -> Result<Deployment> {
         let path = format!("/v13/deployments/{id}");
-        let started = Instant::now();
-        let mut last = String::new();
-        let mut round = 0u32;
-        loop {
+        let polled = poll_until(cx, &POLL, || async {
             let d: Deployment = self.api.call(cx, Method::GET, &path, None).await?;
             if let Some(failure) = d.failure() {
                 return Err(failure);
             }
-            if d.state() == "READY" && (d.alias_assigned() || !self.production) {
-                return Ok(d);
+            let state = d.state().to_string();
+            if state == "READY" && (d.alias_assigned() || !self.production) {
+                return Ok(Seen::new(Look::Done(d), state));
             }
-            if d.state() != last {
-                (cx.progress)(Progress::Processing {
-                    detail: d.state().to_ascii_lowercase(),
-                });
-                last = d.state().to_string();
-            }
-            let elapsed = started.elapsed();
-            if elapsed >= WAIT_TIMEOUT {
-                return Err(Error::DeployFailed {
-                    platform: PLATFORM,
-                    detail: format!(
-                        "the deployment was still {} after {} minutes. Check it in Vercel's dashboard, then try again",
-                        d.state(),
-                        WAIT_TIMEOUT.as_secs() / 60
-                    ),
-                });
-            }
-            let delay = poll_delay(round, elapsed);
-            round += 1;
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = cx.cancel.cancelled() => return Err(Error::Cancelled),
-            }
+            let shown = state.to_ascii_lowercase();
+            Ok(Seen::new(Look::Pending, state).showing(shown))
+        })
+        .await?;
+        match polled {
+            Polled::Done(d) => Ok(d),
+            Polled::TimedOut { state } => Err(Error::DeployFailed {
+                platform: PLATFORM,
+                detail: format!(
+                    "the deployment was still {state} after {} minutes. Check it in Vercel's dashboard, then try again",
+                    WAIT_TIMEOUT.as_secs() / 60
+                ),
+            }),
         }
     }
 
@@ -232,16 +226,17 @@ impl VercelDeploy {
 /// The CLI's polling rhythm (§6: 1 s for the first 15 s, then 5 s to a minute, 15 s to five
 /// minutes, then 30 s), with quicker first looks (25 ms, doubling) so a small site is not
 /// kept waiting.
-pub(crate) fn poll_delay(round: u32, elapsed: Duration) -> Duration {
-    let secs = elapsed.as_secs();
-    Duration::from_millis(match (round, secs) {
-        (0..=5, _) => 25 << round,
-        (_, 0..=14) => 1000,
-        (_, 15..=59) => 5000,
-        (_, 60..=299) => 15_000,
-        _ => 30_000,
-    })
-}
+const POLL: Poll = Poll {
+    first: Duration::from_millis(25),
+    steps: &[
+        (Duration::from_secs(15), Duration::from_secs(1)),
+        (Duration::from_secs(60), Duration::from_secs(5)),
+        (Duration::from_secs(300), Duration::from_secs(15)),
+    ],
+    cap: Duration::from_secs(30),
+    timeout: WAIT_TIMEOUT,
+    announce: true,
+};
 
 #[async_trait]
 impl DeploySession for VercelDeploy {
@@ -272,7 +267,7 @@ impl DeploySession for VercelDeploy {
                 .header("x-now-size", file.size)
                 .body(body)
                 .timeout(crate::http::UPLOAD_TIMEOUT);
-            match self.api.send(request, path).await {
+            match self.api.send(request).await {
                 Ok(_) => attempt.files_done(1),
                 Err(Error::Rejected { detail, .. })
                     if detail.contains("SHA-1") || detail.contains("size") =>

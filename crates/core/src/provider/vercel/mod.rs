@@ -15,14 +15,16 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use self::api::{Api, Scope, PLATFORM};
+use self::api::{Api, Auth, Scope, PLATFORM};
 use self::deploy::{batches_for, create, Created, Deployment, VercelDeploy};
+use super::descriptor::{ApiBase, Descriptor};
 use super::naming::{random_suffix, slug, with_suffix};
 use super::{AccountInfo, Cx, DeploySession, Manifest, ProjectRef, Provider, Published, Target};
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::hash::DigestKind;
-use crate::platform::{Environment, Platform};
+use crate::platform::{Environment, Limits, Platform};
+use crate::secrets::CredentialKind;
 use crate::secrets::ResolvedCredentials;
 
 /// Project names: at most 100 of `[a-z0-9._-]`; [`slug`] keeps to `[a-z0-9-]`.
@@ -49,13 +51,61 @@ fn project_settings() -> Value {
     })
 }
 
+/// What Vercel is and allows (`specs/README.md` limits; `specs/vercel.md`).
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    platform: PLATFORM,
+    account_platform: PLATFORM,
+    limits: Limits {
+        max_file_size: None,
+        max_files: Some(15_000),
+    },
+    // §3.1: the CLI's default ignores and `.vercelignore`, minus what the secret guard
+    // already holds back and names (`.git`, `.env*`).
+    ignore_files: &[".vercelignore", ".nowignore"],
+    ignore_patterns: &[
+        ".hg",
+        ".gitmodules",
+        ".svn",
+        ".cache",
+        ".next",
+        ".now",
+        ".vercel",
+        ".npmignore",
+        ".dockerignore",
+        ".gitignore",
+        ".*.swp",
+        ".wafpickle-*",
+        ".lock-wscript",
+        ".venv",
+        ".yarn/cache",
+        ".pnp*",
+        "npm-debug.log",
+        "config.gypi",
+        "__pycache__",
+        "venv",
+        "CVS",
+    ],
+    api: Some(ApiBase {
+        var: "VERCEL_API_URL",
+        default: |_| "https://api.vercel.com".to_string(),
+    }),
+    credentials: CredentialKind::Token,
+    secret_vars: "VERCEL_TOKEN",
+    env_vars: &["VERCEL_TOKEN", "VERCEL_ORG_ID"],
+    read_env: |env| ResolvedCredentials::token_from_env(env, "VERCEL_TOKEN", Some("VERCEL_ORG_ID")),
+    check_files: super::descriptor::any_files,
+    build,
+    served_here: false,
+};
+
 /// The provider for `credentials` (required: Vercel has no deploys without an account).
-pub fn build(credentials: ResolvedCredentials, env: &Env) -> Result<Box<dyn Provider>> {
+fn build(credentials: Option<ResolvedCredentials>, env: &Env) -> Result<Box<dyn Provider>> {
+    let credentials = credentials.ok_or_else(|| DESCRIPTOR.no_credentials())?;
     credentials.credentials.check_shape(PLATFORM)?;
     let token = credentials.credentials.token(PLATFORM)?.clone();
     let scope = Scope::from_account_ref(credentials.account_ref.as_deref());
     Ok(Box::new(VercelProvider {
-        api: Api::new(env.api_base(Platform::Vercel, None), token, scope),
+        api: Api::new(DESCRIPTOR.api_base(env, None), Auth { token, scope }),
     }))
 }
 
@@ -95,7 +145,7 @@ impl VercelProvider {
     /// Checks that the team the credentials name exists for this token (`GET /teams/{id}`,
     /// §2 "Linked folder"), so a wrong `VERCEL_ORG_ID` gets its own sentence.
     async fn check_team(&self, cx: &Cx) -> Result<()> {
-        let Some(team) = self.api.scope.team() else {
+        let Some(team) = self.api.dialect.scope.team() else {
             return Ok(());
         };
         let personal = self.api_without_scope();
@@ -116,7 +166,7 @@ impl VercelProvider {
 
     fn api_without_scope(&self) -> Api {
         let mut api = self.api.clone();
-        api.scope = Scope::Personal;
+        api.dialect.scope = Scope::Personal;
         api
     }
 
@@ -250,11 +300,11 @@ impl Provider for VercelProvider {
             .or(me.user.username)
             .unwrap_or_else(|| "Vercel account".into());
         Ok(AccountInfo {
-            label: match self.api.scope.team() {
+            label: match self.api.dialect.scope.team() {
                 Some(team) => format!("{who} ({team})"),
                 None => who,
             },
-            account_ref: self.api.scope.team().map(str::to_string),
+            account_ref: self.api.dialect.scope.team().map(str::to_string),
         })
     }
 
@@ -306,7 +356,7 @@ impl Provider for VercelProvider {
             project: ProjectRef {
                 name: project.name.clone(),
                 remote_id: Some(project.id.clone()),
-                account_ref: self.api.scope.team().map(str::to_string),
+                account_ref: self.api.dialect.scope.team().map(str::to_string),
             },
             project_id: project.id,
             production,

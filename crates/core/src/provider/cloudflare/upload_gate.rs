@@ -3,13 +3,15 @@
 //! wrangler 4.164's Workers path, Sitedrop then lets one more upload run after each success,
 //! so a single slow moment does not slow the rest of a large deploy.
 //!
-//! The engine decides how many uploads it starts; the throttle only holds some of them back.
+//! The engine decides how many uploads it starts; the gate only holds some of them back.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-pub struct Throttle {
+/// Named apart from [`crate::progress::Throttle`], which spaces out progress events: this one
+/// limits uploads in flight.
+pub struct UploadGate {
     permits: Semaphore,
     /// Permits that exist (held or free).
     total: AtomicUsize,
@@ -18,13 +20,13 @@ pub struct Throttle {
     max: usize,
 }
 
-/// Leave to upload; give it back with [`Throttle::done`].
+/// Leave to upload; give it back with [`UploadGate::done`].
 pub struct Pass<'a>(Option<SemaphorePermit<'a>>);
 
-impl Throttle {
-    pub fn new(max: usize) -> Throttle {
+impl UploadGate {
+    pub fn new(max: usize) -> UploadGate {
         let max = max.max(1);
-        Throttle {
+        UploadGate {
             permits: Semaphore::new(max),
             total: AtomicUsize::new(max),
             allowed: AtomicUsize::new(max),
@@ -74,7 +76,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_gateway_timeout_drops_to_one_then_success_recovers() {
-        let t = Throttle::new(3);
+        let t = UploadGate::new(3);
         let (a, b, c) = (t.enter().await, t.enter().await, t.enter().await);
         assert_eq!(t.permits.available_permits(), 0);
         t.done(a, false, true);
