@@ -16,7 +16,15 @@ if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $version"; then
     cargo install cargo-deny --locked --version "$version"
 fi
 case "${1:-offline}" in
-  offline) exec cargo deny --offline check licenses bans sources ;;
+  offline)
+    # cargo-deny reads the metadata of every target's dependencies (Windows', macOS',
+    # Android's…), but a Linux build downloads only Linux's: on a fresh machine the check
+    # failed for want of crates like windows-sys. `cargo fetch` with no --target fetches the
+    # lock file's crates for every target, while the registry is reachable; the check itself
+    # then stays offline.
+    echo "Fetching every target's dependencies for the check…"
+    cargo fetch --locked --quiet
+    exec cargo deny --offline check licenses bans sources ;;
   advisories) exec cargo deny check advisories ;;
   *) echo "usage: $0 [advisories]" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@
 //! disk and takes a minute or two):
 //! `cargo test -p sitedrop-e2e --test cli_amplify -- --ignored --nocapture`
 
-use sitedrop_e2e::{fetch, EmulatorProcess, Sandbox};
+use sitedrop_e2e::{fetch, history, EmulatorProcess, Sandbox};
 
 /// A sandbox pointed at the emulator with its default AWS keys.
 fn sandbox(emu: &EmulatorProcess) -> Sandbox {
@@ -80,6 +80,40 @@ fn deploy_to_amplify_goes_live_and_serves_exact_bytes() {
         "the address is printed"
     );
     assert_eq!(fetch(emu.port, &host, "/").2, b"<h1>v2</h1>\n");
+
+    // The same folder again: Amplify would take every byte again, so nothing is sent and
+    // the result says so, and how to publish anyway.
+    let run = sb.run(&["deploy", site.to_str().unwrap(), "--to", "amplify"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout().contains("(nothing changed)")
+            && run.stdout().contains("no new deployment was made")
+            && run.stdout().contains("--force"),
+        "{}",
+        run.stdout()
+    );
+    let run = sb.run(&[
+        "deploy",
+        site.to_str().unwrap(),
+        "--to",
+        "amplify",
+        "--json",
+        "--force",
+    ]);
+    run.expect_code(0);
+    let done = run.last_event();
+    assert_eq!(
+        (&done["status"], &done["unchanged"], &done["uploaded"]),
+        (&"live".into(), &true.into(), &3.into()),
+        "{done}"
+    );
+    let rows = history(&sb);
+    let statuses: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        statuses,
+        ["live", "unchanged", "live", "live"],
+        "newest first"
+    );
 }
 
 fn sandbox_write(root: &std::path::Path, rel: &str, body: &[u8]) {

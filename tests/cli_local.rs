@@ -143,6 +143,11 @@ fn deploy_watch_redeploys_an_edit_and_stops_on_ctrl_c() {
     assert_eq!(redeploy["watch"]["outcome"]["uploaded"], 1);
     let host = format!("watched.localhost:{}", sb.local_port);
     assert_eq!(fetch(sb.local_port, &host, "/").2, b"v2");
+    // Then the watch rests: its own reads of the folder (the scan, the copy) are not changes,
+    // so 10 idle seconds print nothing — no change seen, no folder check, no progress.
+    let idle: Vec<serde_json::Value> =
+        std::iter::from_fn(|| rx.recv_timeout(std::time::Duration::from_secs(10)).ok()).collect();
+    assert!(idle.is_empty(), "an idle watch printed {idle:?}");
     // SAFETY: sending SIGINT to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();

@@ -15,7 +15,7 @@ import { cancelRun } from './store.js';
  */
 export function runPanel(run, actions = {}) {
   if (run.status === 'running') return runningPanel(run);
-  const el = run.status === 'live' ? donePanel(run) : problemPanel(run, actions);
+  const el = run.status === 'live' ? donePanel(run, actions) : problemPanel(run, actions);
   return { el, update() {}, tick() {} };
 }
 
@@ -93,14 +93,15 @@ const DONE_TITLE = {
   watch: 'Your changes are live (published automatically)',
 };
 
-function donePanel(run) {
+function donePanel(run, actions) {
   const o = run.outcome;
+  if (o.status === 'unchanged') return unchangedPanel(run, actions);
   const sent = o.uploaded === 0
     ? 'nothing new to upload'
     : `${plural(o.uploaded, 'file')} uploaded (${bytes(o.bytes_uploaded)})`;
   const summary = run.kind === 'rollback'
     ? `Switched back in ${duration(o.duration_ms)}.`
-    : `${plural(o.files, 'file')} published, ${sent}, in ${duration(o.duration_ms)}.`;
+    : `${plural(o.files, 'file')} published, ${sent}, in ${duration(o.duration_ms)}.${o.unchanged ? ' Nothing had changed since the last publish.' : ''}`;
   return h(
     'section',
     { class: 'run done', id: 'deploy-result', 'aria-labelledby': 'done-heading' },
@@ -111,6 +112,24 @@ function donePanel(run) {
       ? h('p', { class: 'muted small' }, `Not published because they may be secret: ${o.held_back.join(', ')}.`)
       : null,
     o.warnings && o.warnings.length ? h('ul', { class: 'warnings' }, o.warnings.map((w) => h('li', {}, icon('warn'), w))) : null,
+  );
+}
+
+/**
+ * The folder was exactly what the site already serves, on a platform that would have taken
+ * every file again (Amplify): nothing was sent. The person may still want a new deployment.
+ */
+function unchangedPanel(run, actions) {
+  const o = run.outcome;
+  return h(
+    'section',
+    { class: 'run done', id: 'deploy-result', 'data-status': 'unchanged', 'aria-labelledby': 'done-heading' },
+    h('h2', { id: 'done-heading', class: 'done-title', tabindex: '-1' }, icon('check'), 'Nothing changed'),
+    h('p', { class: 'muted', id: 'deploy-summary' }, o.note || 'The site already serves exactly these files, so nothing was sent.'),
+    livePanel({ url: o.production_url || o.url, platform: o.platform, heading: 'Address' }),
+    actions.publishAnyway
+      ? h('div', { class: 'row' }, h('button', { class: 'btn', type: 'button', id: 'publish-anyway', 'data-focus': 'publish-anyway', onclick: actions.publishAnyway }, 'Publish anyway'))
+      : null,
   );
 }
 

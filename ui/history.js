@@ -11,6 +11,7 @@ const STATUS = {
   failed: 'Failed',
   cancelled: 'Cancelled',
   interrupted: 'Interrupted',
+  unchanged: 'No change',
 };
 
 /** How a deploy that nobody started by hand is marked. */

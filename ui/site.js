@@ -56,15 +56,16 @@ export function siteView(main, v) {
   function actions(site) {
     return {
       retry: () => redeploy(site),
+      publishAnyway: () => redeploy(site, { force: true }),
       recheck: () => go({ name: 'folder', folder: { path: site.folder, name: baseName(site.folder) }, choice: site.platform }),
       reconnect: () => go({ name: 'accounts', connect: accountPlatformOf(site.platform) }),
       choosePlatform: () => go({ name: 'folder', folder: { path: site.folder, name: baseName(site.folder) }, choice: null }),
     };
   }
 
-  function redeploy(site) {
+  function redeploy(site, { force = false } = {}) {
     v.follow = 'now';
-    startRun({ folder: site.folder, platform: site.platform, request: { folder: site.folder, platform: site.platform } });
+    startRun({ folder: site.folder, platform: site.platform, request: { folder: site.folder, platform: site.platform, force } });
   }
 
   function rollback(site, record) {

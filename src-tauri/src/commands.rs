@@ -169,6 +169,9 @@ pub struct DeployInput {
     /// Held-back files the person chose to publish anyway.
     #[serde(default)]
     allow: Vec<String>,
+    /// Publish again even though nothing changed ("Publish anyway").
+    #[serde(default)]
+    force: bool,
 }
 
 impl From<DeployInput> for DeployRequest {
@@ -186,6 +189,7 @@ impl From<DeployInput> for DeployRequest {
                 SecretPolicy::Allow(input.allow)
             },
             trigger: Trigger::Manual,
+            force: input.force,
             ..DeployRequest::new(input.folder, input.platform)
         }
     }

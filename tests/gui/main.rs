@@ -236,6 +236,73 @@ fn keychain_dump() -> String {
     )
 }
 
+/// Amplify takes every file again with each deployment: publishing an unchanged folder says
+/// nothing changed and sends nothing, and "Publish anyway" makes a new deployment.
+#[test]
+#[ignore = "needs a display, D-Bus and tauri-driver: run `make test-gui`"]
+fn amplify_unchanged_folder_is_not_sent_again_unless_asked() {
+    let sb = Sandbox::new();
+    let folder = sb.folder("gallery", FILES);
+    let emu = EmulatorProcess::start(&[]);
+    let env = app_env(&sb, &emu.env());
+    let uploads = || {
+        emu.control("GET", "requests", None)
+            .as_array()
+            .map_or(0, |rs| {
+                rs.iter()
+                    .filter(|r| {
+                        r["path"]
+                            .as_str()
+                            .is_some_and(|p| p.contains("/_amplify-upload/"))
+                    })
+                    .count()
+            })
+    };
+
+    let gui = Gui::launch(&env, "amplify");
+    gui.drop_paths(&[&folder]);
+    gui.wait_text("#report-files", "3 files");
+    gui.click("[data-platform='amplify']");
+    gui.wait("#account-section form.connect[data-platform='amplify']");
+    gui.type_into(
+        "#account-section input[name='access-key-id']",
+        "AKIDSITEDROPTEST",
+    );
+    gui.type_into(
+        "#account-section input[name='secret-access-key']",
+        "sitedrop-test-secret",
+    );
+    gui.click("#account-section button[type='submit']");
+    gui.wait_text("#account-line", "Publishing as");
+    gui.click_enabled("#deploy-button");
+    if gui.wait_any(&["#deploy-result", "#deploy-error"]) == 1 {
+        panic!("the deploy failed: {}", gui.text("#deploy-error"));
+    }
+    gui.wait_text("#done-heading", "Your site is live");
+    assert_eq!(uploads(), 1, "the first publish sends the site");
+
+    // The same folder again: nothing is sent, and the page says so.
+    gui.click_enabled("#redeploy");
+    gui.wait("#deploy-result[data-status='unchanged']");
+    gui.wait_text("#done-heading", "Nothing changed");
+    gui.wait_text("#deploy-summary", "no new deployment was made");
+    gui.wait_text(".history-row[data-status='unchanged']", "No change");
+    assert_eq!(uploads(), 1, "an unchanged folder is not sent again");
+    gui.shot("01-nothing-changed");
+
+    // Asked for anyway: a new deployment, the whole site sent once more.
+    gui.click("#publish-anyway");
+    gui.wait_text("#done-heading", "Your site is live");
+    gui.wait_text(
+        "#deploy-summary",
+        "Nothing had changed since the last publish",
+    );
+    assert_eq!(uploads(), 2, "Publish anyway sends the site");
+    assert_eq!(gui.count(".history-row[data-status='live']"), 2);
+    gui.shot("02-published-anyway");
+    gui.close();
+}
+
 #[test]
 #[ignore = "needs a display, D-Bus and tauri-driver: run `make test-gui`"]
 fn netlify_token_in_keychain_deploy_with_progress_and_restart() {
@@ -459,6 +526,24 @@ fn watched_site_publishes_edits_catches_up_after_restart_and_pauses_when_the_fol
     // Asked for: a notification on success too.
     notifications.wait_for("journal is up to date");
     gui.shot("03-published-automatically");
+    // Then it rests: the publish's own reads of the folder are not changes, so for 10 idle
+    // seconds the status stays "Watching" and nothing is published again.
+    gui.run_js("window.__watch.status = [];", vec![]);
+    std::thread::sleep(std::time::Duration::from_secs(10));
+    let idle = gui.run_js("return window.__watch.status;", vec![]);
+    assert!(
+        idle.as_array().is_some_and(|lines| lines
+            .iter()
+            .all(|l| l.as_str().is_some_and(|l| l.starts_with("Watching")))),
+        "an idle watch showed {idle}"
+    );
+    assert!(gui.exists("#watch-section[data-state='watching']"));
+    assert_eq!(
+        gui.count(".history-row"),
+        2,
+        "an idle watch published again"
+    );
+    gui.shot("03b-idle-after-publish");
     gui.close();
 
     // An edit while the app is closed is published when it starts again.

@@ -146,8 +146,12 @@ fn main() {
         let docs = if options.quick { DOCS.quick() } else { DOCS };
         let root = generated(&base, docs);
         let edits = if options.quick { 5 } else { 10 };
-        eprintln!("measuring change-to-live latency ({edits} edits)…");
-        report.watch = Some(rt.block_on(watch_latency::measure(&root, edits)));
+        let idle = std::time::Duration::from_secs(if options.quick { 10 } else { 30 });
+        eprintln!(
+            "measuring change-to-live latency ({edits} edits), then {} idle seconds…",
+            idle.as_secs()
+        );
+        report.watch = Some(rt.block_on(watch_latency::measure(&root, edits, idle)));
     }
     let _ = std::fs::remove_dir_all(&setup.state_base);
     let _ = std::fs::remove_dir_all(&setup.data_base);

@@ -124,6 +124,15 @@ impl Report {
                 ms(w.settle),
                 ms(median.saturating_sub(w.settle)),
             );
+            let _ = writeln!(
+                out,
+                "\nIdle: after the last edit went live, {} s without changes cost the watching process {:.3} CPU seconds ({:.2}% of one core) and brought {} watch event{}.",
+                w.idle.as_secs(),
+                w.idle_cpu.as_secs_f64(),
+                100.0 * w.idle_cpu.as_secs_f64() / w.idle.as_secs_f64().max(1e-9),
+                w.idle_events,
+                if w.idle_events == 1 { "" } else { "s" },
+            );
         }
         out
     }

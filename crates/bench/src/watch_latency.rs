@@ -13,16 +13,24 @@ use sitedrop_core::watch::{WatchEvent, WatchOptions};
 use sitedrop_core::{CancellationToken, DeployRequest, Engine, EngineConfig, Platform};
 use tokio::sync::mpsc;
 
-/// The result: every edit's latency, and the settle window it includes.
+/// The result: every edit's latency, and the settle window it includes; then what the watch
+/// cost while nothing changed.
 pub struct Latency {
     pub samples: Vec<Duration>,
     pub settle: Duration,
     pub files: usize,
+    /// How long the watch was left idle after the last edit went live.
+    pub idle: Duration,
+    /// The CPU time (user + system) this process used meanwhile: the watch, the idle local
+    /// server and the runtime, nothing else runs in it.
+    pub idle_cpu: Duration,
+    /// Watch events seen meanwhile (none is right: no change was made).
+    pub idle_events: usize,
 }
 
 /// Copies `site` to a scratch folder (edits must not touch the generated site), deploys it to
-/// this computer, watches it, and times `edits` edits.
-pub async fn measure(site: &Path, edits: usize) -> Latency {
+/// this computer, watches it, and times `edits` edits; then leaves it idle for `idle`.
+pub async fn measure(site: &Path, edits: usize, idle: Duration) -> Latency {
     let scratch = std::env::temp_dir().join(format!("sitedrop-bench-watch-{}", std::process::id()));
     let folder = scratch.join("watched-docs");
     copy_tree(site, &folder).expect("copy the site");
@@ -100,13 +108,37 @@ pub async fn measure(site: &Path, edits: usize) -> Latency {
             }
         }
     }
+    // Idle: the last publish's own reads of the folder must not wake the watch.
+    let cpu_before = process_cpu();
+    let mut idle_events = 0;
+    let until = tokio::time::Instant::now() + idle;
+    while let Ok(Some(_)) = tokio::time::timeout_at(until, rx.recv()).await {
+        idle_events += 1;
+    }
+    let idle_cpu = process_cpu().saturating_sub(cpu_before);
     handle.stop().await;
     let _ = std::fs::remove_dir_all(&scratch);
     Latency {
         samples,
         settle,
         files,
+        idle,
+        idle_cpu,
+        idle_events,
     }
+}
+
+/// User + system CPU time of this process so far.
+fn process_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv =
+        |t: libc::timeval| Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.max(0) as u32) * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use sitedrop_core::error::ByteSize;
-use sitedrop_core::history::Trigger;
+use sitedrop_core::history::{DeployStatus, Trigger};
 use sitedrop_core::scan::SecretPolicy;
 use sitedrop_core::{
     CancellationToken, DeployOutcome, DeployRequest, Engine, Environment, Error, Platform,
@@ -43,6 +43,10 @@ pub struct DeployArgs {
     /// After deploying, keep watching the folder and redeploy when files change (Ctrl-C stops)
     #[arg(long)]
     pub watch: bool,
+    /// Make a new deployment even when nothing changed (Amplify otherwise skips it, since it
+    /// would send every file again)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Cancels the deploy on Ctrl-C, so the history records `cancelled` and nothing is published.
@@ -82,6 +86,7 @@ pub async fn run(engine: &Engine, args: DeployArgs) -> Result<(), Error> {
         } else {
             SecretPolicy::Allow(args.allow_secret.clone())
         },
+        force: args.force,
     };
     let cancel = cancel_on_ctrl_c();
     let outcome = if args.json {
@@ -123,10 +128,19 @@ fn print_done_json(outcome: &DeployOutcome) {
         "bytes_uploaded": outcome.bytes_uploaded,
         "duration_ms": outcome.duration_ms,
         "held_back": outcome.held_back,
+        "unchanged": outcome.unchanged,
     }));
 }
 
 fn print_done(outcome: &DeployOutcome) {
+    if outcome.status == DeployStatus::Unchanged {
+        println!("Live: {} (nothing changed)", outcome.url);
+        if let Some(note) = &outcome.note {
+            println!("{note}");
+        }
+        println!("To make a new deployment anyway, run the same command with --force.");
+        return;
+    }
     println!("Live: {}", outcome.url);
     if let Some(prod) = outcome
         .production_url
@@ -147,6 +161,9 @@ fn print_done(outcome: &DeployOutcome) {
     );
     if let Some(note) = &outcome.note {
         println!("{note}");
+    }
+    if outcome.unchanged {
+        println!("Nothing changed since the live deploy: the platform already had every file.");
     }
     if let Some(claim) = &outcome.claim_url {
         println!("Claim it to keep it: {claim}");

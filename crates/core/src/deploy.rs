@@ -42,6 +42,9 @@ pub struct DeployRequest {
     pub message: Option<String>,
     pub trigger: Trigger,
     pub secrets: SecretPolicy,
+    /// Make a new deployment even when the live one already serves exactly this folder. Only
+    /// platforms that take every file again ([`Provider::deduplicates_files`]) skip one.
+    pub force: bool,
 }
 
 impl DeployRequest {
@@ -54,6 +57,7 @@ impl DeployRequest {
             message: None,
             trigger: Trigger::Manual,
             secrets: SecretPolicy::HoldBack,
+            force: false,
         }
     }
 }
@@ -77,6 +81,9 @@ pub struct DeployOutcome {
     pub duration_ms: u64,
     pub held_back: Vec<String>,
     pub warnings: Vec<String>,
+    /// The folder is exactly what the live deploy already served: nothing changed. (With
+    /// status `unchanged`, no new deployment was made either.)
+    pub unchanged: bool,
 }
 
 /// Phase bookkeeping: progress event, history row, timing.
@@ -149,7 +156,11 @@ impl Engine {
         let _ = history.set_timings(id, &timings);
         match result {
             Ok(mut outcome) => {
-                history.finish_live(id)?;
+                if outcome.status == DeployStatus::Unchanged {
+                    history.finish_unchanged(id)?;
+                } else {
+                    history.finish_live(id)?;
+                }
                 outcome.duration_ms = started.elapsed().as_millis() as u64;
                 Ok(outcome)
             }
@@ -219,6 +230,27 @@ impl Engine {
                 .await?,
         );
         run.timings.hash_ms = run.elapsed_ms();
+
+        // The digests say whether the live deploy already serves exactly this folder. Where a
+        // new deployment would send every byte again, none is made unless asked for.
+        let content = manifest.content_digest();
+        self.history().set_content_digest(run.id, &content)?;
+        let unchanged_since = self
+            .history()
+            .current_live(site.id, request.environment)?
+            .filter(|live| live.content_digest.as_deref() == Some(content.as_str()));
+        if let Some(live) = &unchanged_since {
+            if !provider.deduplicates_files() && !request.force {
+                let kept = self
+                    .keep_live(run, site, live, &manifest, &set.fingerprint(), &cancel)
+                    .await?;
+                if let Some(mut outcome) = kept {
+                    outcome.held_back = held_back;
+                    outcome.warnings = warnings;
+                    return Ok(outcome);
+                }
+            }
+        }
 
         // Prepare: find or create the project, learn what is missing.
         run.enter(Phase::Prepare)?;
@@ -339,7 +371,68 @@ impl Engine {
             duration_ms: 0,
             held_back,
             warnings,
+            unchanged: unchanged_since.is_some(),
         })
+    }
+
+    /// Ends a deploy of an unchanged folder without a new deployment, once the live site is
+    /// seen still serving it. `None` when it no longer does (say, an older deploy was
+    /// restored in the platform's dashboard): then the deploy goes ahead as usual.
+    async fn keep_live(
+        &self,
+        run: &mut Run<'_>,
+        site: &Site,
+        live: &crate::history::DeploymentRecord,
+        manifest: &Manifest,
+        fingerprint: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Option<DeployOutcome>> {
+        let Some(url) = live.url.clone() else {
+            return Ok(None);
+        };
+        run.enter(Phase::Verify)?;
+        match crate::verify::still_serves(self.http(), &url, manifest, cancel).await {
+            Ok(()) => {}
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            Err(_) => {
+                (run.progress)(Progress::Warning {
+                    message: format!(
+                        "The live site no longer serves deploy #{}'s files, so the folder is published again.",
+                        live.id
+                    ),
+                });
+                return Ok(None);
+            }
+        }
+        run.timings.verify_ms = run.elapsed_ms();
+        self.history()
+            .set_remote(run.id, live.remote_id.as_deref(), Some(&url))?;
+        self.history().set_site_fingerprint(site.id, fingerprint)?;
+        (run.progress)(Progress::Phase {
+            phase: Phase::Done,
+            label: Phase::Done.label(),
+        });
+        Ok(Some(DeployOutcome {
+            id: run.id,
+            site_id: site.id,
+            platform: site.platform,
+            project: live.project.clone().unwrap_or_default(),
+            status: DeployStatus::Unchanged,
+            url,
+            production_url: site.url.clone(),
+            claim_url: None,
+            note: Some(format!(
+                "Nothing changed since deploy #{}, which already serves exactly these files, so no new deployment was made.",
+                live.id
+            )),
+            files: manifest.files.len() as u64,
+            uploaded: 0,
+            bytes_uploaded: 0,
+            duration_ms: 0,
+            held_back: Vec::new(),
+            warnings: Vec::new(),
+            unchanged: true,
+        }))
     }
 
     /// Hashes through the digest cache (`known`, being read): the history lock is held only to
@@ -599,6 +692,10 @@ impl Engine {
         match result {
             Ok(published) => {
                 history.finish_live(id)?;
+                if let Some(content) = &record.content_digest {
+                    // Production serves that deploy's files again.
+                    history.set_content_digest(id, content)?;
+                }
                 let url = published
                     .production_url
                     .clone()
@@ -622,6 +719,7 @@ impl Engine {
                     duration_ms: started.elapsed().as_millis() as u64,
                     held_back: Vec::new(),
                     warnings: Vec::new(),
+                    unchanged: false,
                 })
             }
             Err(err) => {

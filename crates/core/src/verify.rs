@@ -62,12 +62,34 @@ pub fn encode_path(path: &str) -> String {
         .join("/")
 }
 
-/// GETs the sample from `base_url` and compares bytes with the files on disk.
+/// GETs the sample from `base_url` and compares bytes with the files on disk, looking again
+/// for a while where they differ (a new deployment may take a moment to reach the edge).
 pub async fn verify_live(
     http: &Http,
     base_url: &str,
     manifest: &Manifest,
     cancel: &CancellationToken,
+) -> Result<()> {
+    compare_sample(http, base_url, manifest, cancel, ATTEMPTS).await
+}
+
+/// Whether a deployment that has long been live still serves `manifest`: the same sample, but
+/// a second look only (a network blip), since nothing is on its way to the edge.
+pub async fn still_serves(
+    http: &Http,
+    base_url: &str,
+    manifest: &Manifest,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    compare_sample(http, base_url, manifest, cancel, 2).await
+}
+
+async fn compare_sample(
+    http: &Http,
+    base_url: &str,
+    manifest: &Manifest,
+    cancel: &CancellationToken,
+    attempts: u32,
 ) -> Result<()> {
     let base = base_url.trim_end_matches('/');
     for (url_path, file) in sample(manifest) {
@@ -80,7 +102,7 @@ pub async fn verify_live(
         let url = format!("{base}/{url_path}");
         let mut last = String::new();
         let mut matched = false;
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..attempts {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }

@@ -9,6 +9,10 @@
 //! - **Single flight.** At most one deploy per site runs; changes during a deploy queue
 //!   exactly one follow-up. (Across processes the engine's site lock refuses a second deploy;
 //!   the watcher then simply tries again after the next settle.)
+//! - **Only changes count.** Reading a file is not changing it: every scan opens the folders
+//!   and every upload opens files, and inotify reports those opens, reads and closes. Counting
+//!   them made a watch rescan forever after its first deploy. [`changes_content`] decides from
+//!   the event's kind alone.
 //! - **Relevance.** Editor temp and swap files, `.git/`, `node_modules/` and the other default
 //!   ignores never count. Anything subtler (a `.sitedropignore` rule) is caught by comparing the
 //!   folder's fingerprint with the last deploy's: no publishable change, no deploy.
@@ -20,7 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify_debouncer_full::notify::{self, RecursiveMode};
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode, MetadataKind, ModifyKind};
+use notify_debouncer_full::notify::{self, EventKind, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -115,6 +120,35 @@ impl WatchHandle {
 impl Drop for WatchHandle {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+/// True when an event of this kind can change what a deploy publishes: a file's bytes, name,
+/// existence, or its modification time (`touch`; the fingerprint check then decides).
+///
+/// Decided from the kinds notify documents for each backend it offers:
+/// - inotify: opens, reads and closes arrive as `Access(Open | Read | Close(Read))` — our own
+///   scans and uploads make those, so they never count; `Access(Close(Write))` ends a write and
+///   does; `IN_ATTRIB` is `Modify(Metadata(Any))` (mtime, mode, owner: counted, as it may be
+///   `touch` or a file made unreadable).
+/// - FSEvents: imprecise mode gives `Any`; precise mode splits metadata into owner and
+///   extended attributes (neither publishes anything) and the rest.
+/// - kqueue: `Other` for BSD extras (revocation is already `Remove`); Windows: `Any` for
+///   unknown actions; the poll watcher: `Modify(Metadata(WriteTime))` and `Modify(Data)`.
+///
+/// `Any` means the backend could not tell, so it counts. Rescan requests (`Other` with the
+/// rescan flag) are handled apart, by [`notify::Event::need_rescan`].
+pub fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Any | EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Metadata(meta)) => !matches!(
+            meta,
+            MetadataKind::AccessTime | MetadataKind::Ownership | MetadataKind::Extended
+        ),
+        EventKind::Modify(_) => true,
+        EventKind::Other => false,
     }
 }
 
@@ -307,7 +341,12 @@ async fn run(
                     let Some(batch) = batch else { break };
                     match batch {
                         Ok(batch) => {
-                            let relevant = batch.iter().flat_map(|e| e.paths.iter()).filter(|p| is_relevant(&folder, p)).count();
+                            let relevant = batch
+                                .iter()
+                                .filter(|e| changes_content(&e.kind))
+                                .flat_map(|e| e.paths.iter())
+                                .filter(|p| is_relevant(&folder, p))
+                                .count();
                             let rescan = batch.iter().any(|e| e.need_rescan());
                             if relevant > 0 || rescan {
                                 if !dirty {
@@ -419,6 +458,45 @@ async fn wait_for_folder(folder: &Path, stop: &CancellationToken) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_never_count_as_changes_and_writes_always_do() {
+        use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
+        let reads = [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Open(AccessMode::Read)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Close(AccessMode::Execute)),
+            EventKind::Access(AccessKind::Any),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Ownership)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Extended)),
+            EventKind::Other,
+        ];
+        for kind in reads {
+            assert!(!changes_content(&kind), "{kind:?}");
+        }
+        let changes = [
+            EventKind::Any,
+            EventKind::Create(CreateKind::File),
+            EventKind::Create(CreateKind::Folder),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Remove(RemoveKind::Any),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Data(DataChange::Content)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Modify(ModifyKind::Any),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::WriteTime)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions)),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+        ];
+        for kind in changes {
+            assert!(changes_content(&kind), "{kind:?}");
+        }
+    }
 
     #[test]
     fn editor_temp_files_and_ignored_folders_are_not_relevant() {

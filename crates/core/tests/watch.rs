@@ -115,6 +115,12 @@ impl World {
             .to_vec()
     }
 
+    /// Asserts that `secs` idle seconds bring no watch event at all: no change seen, no folder
+    /// check (each check reports `Unchanged` or `Deploying`), no deploy.
+    async fn assert_idle_for(&self, secs: u64) {
+        assert_idle_for(&self.events, secs).await;
+    }
+
     /// Asserts deploys never overlapped: every `Deploying` is followed by its result before the
     /// next `Deploying`.
     fn assert_single_flight(&self) {
@@ -130,6 +136,20 @@ impl World {
             }
         }
     }
+}
+
+/// Once an edit is live, the watch rests: the deploy's own reads of the folder (scan, hash,
+/// copy) are not changes.
+async fn assert_idle_for(events: &Mutex<Vec<WatchEvent>>, secs: u64) {
+    let before = events.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let events = events.lock().unwrap();
+    assert_eq!(
+        events.len(),
+        before,
+        "an idle watch reported {:?} in {secs} s",
+        &events[before..]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,6 +187,8 @@ async fn first_watch_catches_up_then_one_edit_uploads_one_file() {
     let rows = w.engine.history().deployments(None, 5).unwrap();
     assert_eq!(rows[0].trigger, "watch");
     assert_eq!(rows[0].id, outcome.id);
+    w.assert_idle_for(10).await;
+    assert_eq!(w.deployed(), 2);
     handle.stop().await;
     assert!(matches!(
         w.events.lock().unwrap().last(),
@@ -454,6 +476,7 @@ async fn an_edit_goes_live_on_netlify_uploading_exactly_one_file() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let outcome = deployed().unwrap_or_else(|| panic!("no redeploy: {:?}", events.lock().unwrap()));
+    assert_idle_for(&events, 10).await;
     handle.stop().await;
     assert_eq!((outcome.uploaded, outcome.bytes_uploaded), (1, 12));
     assert_ne!(outcome.url, first.url, "a new deployment");

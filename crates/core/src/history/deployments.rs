@@ -21,6 +21,9 @@ pub enum DeployStatus {
     Cancelled,
     /// The process died mid-deploy (crash, power loss, SIGKILL).
     Interrupted,
+    /// The folder was exactly what the live deploy already serves, on a platform where
+    /// publishing it again would send every byte again (Amplify): no new deployment was made.
+    Unchanged,
 }
 
 impl DeployStatus {
@@ -31,6 +34,7 @@ impl DeployStatus {
             DeployStatus::Failed => "failed",
             DeployStatus::Cancelled => "cancelled",
             DeployStatus::Interrupted => "interrupted",
+            DeployStatus::Unchanged => "unchanged",
         }
     }
 }
@@ -44,6 +48,7 @@ impl FromStr for DeployStatus {
             "failed" => DeployStatus::Failed,
             "cancelled" => DeployStatus::Cancelled,
             "interrupted" => DeployStatus::Interrupted,
+            "unchanged" => DeployStatus::Unchanged,
             other => return Err(Error::Storage(format!("unknown deploy status {other}"))),
         })
     }
@@ -108,6 +113,8 @@ pub struct DeploymentRecord {
     pub error_kind: Option<String>,
     pub error_message: Option<String>,
     pub rollback_of: Option<i64>,
+    /// What the deploy published, by content ([`crate::provider::Manifest::content_digest`]).
+    pub content_digest: Option<String>,
 }
 
 /// What is known when a deploy starts.
@@ -124,7 +131,7 @@ const COLUMNS: &str =
     "d.id, d.site_id, s.folder, s.platform, s.project, d.status, d.phase, d.trigger,
     d.environment, d.message, d.remote_id, d.url, d.files_total, d.files_uploaded, d.bytes_total,
     d.bytes_uploaded, d.started_at, d.finished_at, d.scan_ms, d.hash_ms, d.upload_ms,
-    d.publish_ms, d.verify_ms, d.error_kind, d.error_message, d.rollback_of";
+    d.publish_ms, d.verify_ms, d.error_kind, d.error_message, d.rollback_of, d.content_digest";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
     let bad = |i, e: Error| {
@@ -166,6 +173,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DeploymentRecord> {
         error_kind: row.get(23)?,
         error_message: row.get(24)?,
         rollback_of: row.get(25)?,
+        content_digest: row.get(26)?,
     })
 }
 
@@ -272,6 +280,46 @@ impl History {
             .query_map(params![site_id, limit as i64], from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+
+    /// Records what a deploy publishes, by content.
+    pub fn set_content_digest(&self, id: i64, digest: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deployments SET content_digest = ?2 WHERE id = ?1",
+            params![id, digest],
+        )?;
+        Ok(())
+    }
+
+    /// Ends a deploy that made no new deployment because the live one already serves the
+    /// folder: the row points at that deployment.
+    pub fn finish_unchanged(&self, id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deployments SET status = 'unchanged', phase = 'done', finished_at = ?2
+             WHERE id = ?1",
+            params![id, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The live deploy a site serves now in `environment`, if the history knows it.
+    pub fn current_live(
+        &self,
+        site_id: i64,
+        environment: Environment,
+    ) -> Result<Option<DeploymentRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM deployments d JOIN sites s ON s.id = d.site_id
+                     WHERE d.site_id = ?1 AND d.status = 'live' AND d.environment = ?2
+                     ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
+                ),
+                params![site_id, environment.id()],
+                from_row,
+            )
+            .optional()?)
     }
 
     /// The live production deploy a site serves now, if the history knows it.

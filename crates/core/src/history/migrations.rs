@@ -69,6 +69,54 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 2: what the last live deploy published, so watching can tell a real change.
     "ALTER TABLE sites ADD COLUMN fingerprint TEXT;",
+    // 3: what each deploy published, by content (`Manifest::content_digest`), so publishing an
+    // unchanged folder again can be recognised from the digests; and the status `unchanged`
+    // (no new deployment was made). SQLite cannot change a CHECK constraint in place, so the
+    // table is rebuilt. The new table's self-reference names the new table, so dropping the
+    // old one does not null the copied `rollback_of` links; the rename then rewrites it.
+    "
+    CREATE TABLE deployments_new (
+        id              INTEGER PRIMARY KEY,
+        site_id         INTEGER NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+        status          TEXT NOT NULL
+                        CHECK (status IN ('running', 'live', 'failed', 'cancelled', 'interrupted',
+                                          'unchanged')),
+        phase           TEXT NOT NULL,
+        trigger         TEXT NOT NULL,
+        environment     TEXT NOT NULL,
+        message         TEXT,
+        remote_id       TEXT,
+        url             TEXT,
+        files_total     INTEGER NOT NULL DEFAULT 0,
+        files_uploaded  INTEGER NOT NULL DEFAULT 0,
+        bytes_total     INTEGER NOT NULL DEFAULT 0,
+        bytes_uploaded  INTEGER NOT NULL DEFAULT 0,
+        started_at      INTEGER NOT NULL,
+        finished_at     INTEGER,
+        scan_ms         INTEGER,
+        hash_ms         INTEGER,
+        upload_ms       INTEGER,
+        publish_ms      INTEGER,
+        verify_ms       INTEGER,
+        error_kind      TEXT,
+        error_message   TEXT,
+        rollback_of     INTEGER REFERENCES deployments_new(id) ON DELETE SET NULL,
+        content_digest  TEXT
+    );
+    INSERT INTO deployments_new (id, site_id, status, phase, trigger, environment, message,
+        remote_id, url, files_total, files_uploaded, bytes_total, bytes_uploaded, started_at,
+        finished_at, scan_ms, hash_ms, upload_ms, publish_ms, verify_ms, error_kind,
+        error_message, rollback_of)
+    SELECT id, site_id, status, phase, trigger, environment, message,
+        remote_id, url, files_total, files_uploaded, bytes_total, bytes_uploaded, started_at,
+        finished_at, scan_ms, hash_ms, upload_ms, publish_ms, verify_ms, error_kind,
+        error_message, rollback_of
+    FROM deployments;
+    DROP TABLE deployments;
+    ALTER TABLE deployments_new RENAME TO deployments;
+    CREATE INDEX deployments_by_site ON deployments (site_id, started_at DESC);
+    CREATE INDEX deployments_running ON deployments (status) WHERE status = 'running';
+    ",
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.
@@ -104,4 +152,14 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 #[cfg(test)]
 pub fn latest() -> usize {
     MIGRATIONS.len()
+}
+
+/// Brings a new database to schema `version` only, as an older Sitedrop left it.
+#[cfg(test)]
+pub fn migrate_to(conn: &mut Connection, version: usize) -> Result<()> {
+    for (index, sql) in MIGRATIONS.iter().enumerate().take(version) {
+        conn.execute_batch(sql)?;
+        conn.pragma_update(None, "user_version", (index + 1) as i64)?;
+    }
+    Ok(())
 }

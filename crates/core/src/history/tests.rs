@@ -253,3 +253,50 @@ fn several_processes_opening_a_new_data_folder_at_once_all_succeed() {
         assert_eq!(version as usize, migrations::latest());
     }
 }
+
+#[test]
+fn a_history_from_before_content_digests_keeps_its_deploys_and_their_rollback_links() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrations::migrate_to(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites (id, folder, platform, created_at) VALUES (1, '/home/ann/blog', 'amplify', 0);
+             INSERT INTO deployments (id, site_id, status, phase, trigger, environment, started_at, finished_at, remote_id)
+               VALUES (1, 1, 'live', 'done', 'manual', 'production', 10, 20, 'job-1');
+             INSERT INTO deployments (id, site_id, status, phase, trigger, environment, started_at, finished_at, rollback_of)
+               VALUES (2, 1, 'live', 'done', 'rollback', 'production', 30, 40, 1);",
+        )
+        .unwrap();
+    }
+    let history = History::open(dir.path()).unwrap();
+    let rows = history.deployments(Some(1), 10).unwrap();
+    assert_eq!(rows.len(), 2);
+    let rollback = history.deployment(2).unwrap().unwrap();
+    assert_eq!(
+        rollback.rollback_of,
+        Some(1),
+        "the link survives the rebuild"
+    );
+    assert_eq!(rollback.content_digest, None);
+    let first = history.deployment(1).unwrap().unwrap();
+    assert_eq!(first.remote_id.as_deref(), Some("job-1"));
+    // The new status is accepted, and the digest recorded.
+    let id = history.start_deployment(&new_deploy(1)).unwrap();
+    history.set_content_digest(id, "abc").unwrap();
+    history.finish_unchanged(id).unwrap();
+    let row = history.deployment(id).unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.content_digest.as_deref()),
+        (DeployStatus::Unchanged, Some("abc"))
+    );
+    history.integrity_check().unwrap();
+    let violations: i64 = history
+        .conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(violations, 0);
+}

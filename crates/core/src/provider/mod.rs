@@ -95,6 +95,26 @@ impl Manifest {
             files,
         }
     }
+
+    /// What the site would publish, by content: SHA-256 over every file's path, size and
+    /// digest, in path order. Two folders with the same digest publish the same bytes at the
+    /// same addresses (on the same platform: the file digests are the platform's).
+    pub fn content_digest(&self) -> String {
+        use sha2::{Digest as _, Sha256};
+        let mut files: Vec<&ManifestFile> = self.files.iter().collect();
+        files.sort_by(|a, b| a.path.as_str().cmp(b.path.as_str()));
+        let mut hasher = Sha256::new();
+        hasher.update(self.kind.id().as_bytes());
+        for f in files {
+            // Paths cannot hold NUL, so the fields cannot run into each other.
+            hasher.update(f.path.as_str().as_bytes());
+            hasher.update([0]);
+            hasher.update(f.size.to_le_bytes());
+            hasher.update(f.digest.as_str().as_bytes());
+            hasher.update([0]);
+        }
+        hex::encode(hasher.finalize())
+    }
 }
 
 /// Where a deploy should land, as the user and the history know it.
@@ -171,6 +191,14 @@ pub trait Provider: Send + Sync {
     /// Limits checked before anything is sent.
     fn limits(&self) -> Limits {
         self.platform().limits()
+    }
+
+    /// Whether the platform keeps files by digest across deployments, so that publishing an
+    /// unchanged folder again sends nothing and costs nothing. Where it does not, an unchanged
+    /// folder is not published again unless the person asks for it
+    /// ([`crate::DeployRequest::force`]).
+    fn deduplicates_files(&self) -> bool {
+        true
     }
 
     /// Platform rules on file names, checked before anything is sent (e.g. Netlify refuses

@@ -170,6 +170,8 @@ async fn temporary_credentials_with_a_session_token_deploy() {
     );
 
     fx.set_env("AWS_SESSION_TOKEN", "sitedrop_expired_token");
+    // A change, so the deploy has something to send (an unchanged folder asks nothing of AWS).
+    crate::fixture::write(&dir, "js/app.js", b"console.log('again');\n");
     let err = fx.deploy(&dir).await.unwrap_err();
     assert_eq!(err.kind(), "token_expired", "{err}");
 

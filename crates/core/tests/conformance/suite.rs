@@ -6,7 +6,7 @@
 
 use serde_json::json;
 use sitedrop_core::history::DeployStatus;
-use sitedrop_core::CancellationToken;
+use sitedrop_core::{CancellationToken, DeployRequest};
 
 use crate::fixture::{quiet, site, write, Fixture, PlatformSpec};
 
@@ -74,21 +74,60 @@ pub async fn fresh_deploy_serves_exact_bytes(spec: PlatformSpec) {
     assert_eq!(rows[0].url.as_deref(), Some(out.url.as_str()));
 }
 
-/// Redeploying an unchanged folder sends no file contents (a zip platform sends the whole
-/// site again, in one archive, and the site still serves it).
+/// Redeploying an unchanged folder sends no file contents, and the outcome says nothing
+/// changed. A zip platform (Amplify) would send the whole site again, so it makes no new
+/// deployment at all unless asked (`force`): then one archive of the whole site.
 pub async fn unchanged_redeploy_uploads_nothing(spec: PlatformSpec) {
     let mut fx = Fixture::new(spec).await;
     let (_keep, dir) = site("conformance-same", &sample_files());
-    fx.deploy(&dir).await.unwrap();
+    let first = fx.deploy(&dir).await.unwrap();
+    assert!(!first.unchanged, "a first deploy changes everything");
     fx.clear_requests().await;
     let again = fx.deploy(&dir).await.unwrap();
+    assert!(again.unchanged, "the outcome says nothing changed");
+    assert_eq!((again.uploaded, again.bytes_uploaded), (0, 0));
+    assert_eq!(fx.uploads().await, 0, "no upload request may be sent");
+    let row = fx.engine().history().deployment(again.id).unwrap().unwrap();
     if spec.incremental {
-        assert_eq!((again.uploaded, again.bytes_uploaded), (0, 0));
-        assert_eq!(fx.uploads().await, 0, "no upload request may be sent");
+        assert_eq!(
+            (again.status, row.status),
+            (DeployStatus::Live, DeployStatus::Live)
+        );
     } else {
         assert_eq!(
-            (again.uploaded, again.bytes_uploaded),
-            (again.files, sample_bytes())
+            (again.status, row.status),
+            (DeployStatus::Unchanged, DeployStatus::Unchanged)
+        );
+        assert_eq!(again.url, first.url, "the live deployment is the first one");
+        assert_eq!(
+            row.remote_id,
+            fx.engine()
+                .history()
+                .deployment(first.id)
+                .unwrap()
+                .unwrap()
+                .remote_id
+        );
+        let writes: Vec<_> = fx
+            .requests()
+            .await
+            .into_iter()
+            .filter(|r| r["method"] != "GET")
+            .collect();
+        assert!(writes.is_empty(), "no deployment may be made: {writes:?}");
+        fx.clear_requests().await;
+        let forced = fx
+            .deploy_request(DeployRequest {
+                force: true,
+                ..DeployRequest::new(&dir, spec.platform)
+            })
+            .await
+            .unwrap();
+        assert_eq!(forced.status, DeployStatus::Live);
+        assert!(forced.unchanged, "forced, but still nothing changed");
+        assert_eq!(
+            (forced.uploaded, forced.bytes_uploaded),
+            (forced.files, sample_bytes())
         );
         assert_eq!(fx.uploads().await, 1, "one archive of the whole site");
     }

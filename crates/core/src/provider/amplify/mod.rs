@@ -356,6 +356,12 @@ impl Provider for AmplifyProvider {
         DigestKind::Sha256
     }
 
+    /// Amplify takes the whole site again with every deployment (§1.3): an unchanged folder
+    /// would be sent again in full.
+    fn deduplicates_files(&self) -> bool {
+        false
+    }
+
     /// One batch, one `PUT`.
     fn upload_concurrency(&self) -> crate::concurrency::Concurrency {
         crate::concurrency::Concurrency::fixed(1)
