@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 APP := target/debug/sitedrop-app
 
-.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-faults test-ui test-gui supply-chain audit bench bench-quick package clean
+.PHONY: run test build deps-run deps-test lint test-unit test-keychain test-faults test-peers test-ui test-gui supply-chain audit bench bench-quick package clean
 
 run: deps-run
 	$(CARGO) build -p sitedrop-app -p sitedrop-cli
@@ -24,7 +24,7 @@ test: deps-test
 	$(CARGO) fmt --all -- --check
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(MAKE) test-unit test-keychain test-ui test-gui supply-chain
+	$(MAKE) test-unit test-keychain test-peers test-ui test-gui supply-chain
 
 # Every CLI output and history database of the run is kept in ARTIFACTS, then checked for
 # credentials: the emulator's, and the wrong ones tests use on purpose (SECURITY.md).
@@ -38,6 +38,14 @@ test-unit:
 # The fault matrix alone (part of test-unit): every cloud platform through the emulator.
 test-faults:
 	$(CARGO) test -p sitedrop-e2e --test cli_faults --test cli_crash
+
+# The platforms' official clients (wrangler, netlify-cli, vercel, boto3; pinned in tests/peers/,
+# installed once into .tools/peers) deploy an awkward site to the emulator over TLS, twice, and
+# every served file must equal the folder's: the emulator's own proof. Offline (a private
+# network namespace where the system allows one).
+test-peers:
+	$(CARGO) build -p sitedrop-emulator
+	scripts/test-peers.sh
 
 # Licences, bans and sources of every dependency (deny.toml), offline. Known vulnerabilities
 # need the RustSec advisory database, which is on GitHub: `make audit` where it is reachable.

@@ -98,10 +98,21 @@ pub struct World {
 
 impl World {
     pub fn new(target: Target) -> World {
+        World::start(target, &[])
+    }
+
+    /// The emulator on HTTPS and HTTP/2 (`--tls`), the CLI trusting its CA via `SSL_CERT_FILE`.
+    pub fn tls(target: Target) -> World {
+        World::start(target, &["--tls"])
+    }
+
+    fn start(target: Target, args: &[&str]) -> World {
         // A fixed seed: which requests a `rate` fault hits is the same on every run. With seed
         // 2, "one in ten" hits at least one of the ten-odd requests of a small Cloudflare or
         // Amplify deploy (the platforms that bundle files into few requests).
-        let emu = EmulatorProcess::start(&["--seed", "2"]);
+        let mut all = vec!["--seed", "2"];
+        all.extend_from_slice(args);
+        let emu = EmulatorProcess::start(&all);
         let mut sb = Sandbox::new();
         sb.env = emu.env();
         sb.env.extend(
@@ -394,7 +405,11 @@ pub fn rate_limits_are_waited_out(target: Target) {
 
 /// Connections dropped halfway through the answer, on uploads and on an API call.
 pub fn connections_reset_mid_answer_are_retried(target: Target) {
-    let w = World::new(target);
+    resets_mid_answer_are_retried(&World::new(target));
+}
+
+fn resets_mid_answer_are_retried(w: &World) {
+    let target = w.target;
     let files = site_files(12, "reset");
     let dir = write_site(&w.sb, "resets", &files);
     let a = w.fault(json!({"path": target.uploads, "status": 200, "reset": true, "count": 2}));
@@ -402,7 +417,7 @@ pub fn connections_reset_mid_answer_are_retried(target: Target) {
     let b =
         w.fault(json!({"method": method, "path": path, "status": 200, "reset": true, "count": 1}));
     let run = w.deploy(&dir);
-    assert_live(&w, &run, &files);
+    assert_live(w, &run, &files);
     assert_eq!((w.fired(&[a]) >= 1, w.fired(&[b])), (true, 1));
 }
 
@@ -442,13 +457,16 @@ pub fn html_pages_and_truncated_json_from_the_api_are_retried(target: Target) {
 
 /// Every API path drops every connection for eight seconds, starting with the deploy.
 pub fn an_api_that_vanishes_for_a_while_is_ridden_out(target: Target) {
-    let w = World::new(target);
+    vanishing_api_is_ridden_out(&World::new(target));
+}
+
+fn vanishing_api_is_ridden_out(w: &World) {
     let files = site_files(12, "vanish");
     let dir = write_site(&w.sb, "vanish", &files);
     let ids = w.fault_api(json!({"status": 200, "reset": true, "duration_ms": 8000}));
     let started = Instant::now();
     let run = w.deploy(&dir);
-    assert_live(&w, &run, &files);
+    assert_live(w, &run, &files);
     assert!(w.fired(&ids) >= 2, "the outage was met");
     assert!(started.elapsed() >= Duration::from_secs(8));
 }
@@ -528,6 +546,58 @@ matrix! {
     netlify => super::NETLIFY;
     vercel => super::VERCEL;
     amplify => super::AMPLIFY;
+}
+
+// ---- dropped connections over TLS + HTTP/2 ---------------------------------------------------
+
+/// Every API request the emulator logged came over TLS as HTTP/2 (so a dropped "connection"
+/// there was a reset stream, or the TLS connection itself, and was retried as such).
+fn assert_all_api_over_tls_h2(w: &World) {
+    let log = w.emu.control("GET", "requests", None);
+    let wrong: Vec<String> = log
+        .as_array()
+        .expect("request log")
+        .iter()
+        .filter(|r| r["site"] == false)
+        .filter(|r| r["tls"] != true || r["version"] != "HTTP/2.0")
+        .map(|r| {
+            format!(
+                "{} {} {} tls={}",
+                r["method"], r["path"], r["version"], r["tls"]
+            )
+        })
+        .collect();
+    assert!(wrong.is_empty(), "not over TLS + HTTP/2: {wrong:#?}");
+}
+
+/// The matrix's dropped connections again, with the emulator on HTTPS and HTTP/2.
+macro_rules! tls_matrix {
+    ($($module:ident => $target:expr;)+) => {$(
+        mod $module {
+            #[test]
+            fn connections_reset_mid_answer_are_retried_over_tls() {
+                let w = crate::World::tls($target);
+                crate::resets_mid_answer_are_retried(&w);
+                crate::assert_all_api_over_tls_h2(&w);
+            }
+            #[test]
+            fn an_api_that_vanishes_for_a_while_is_ridden_out_over_tls() {
+                let w = crate::World::tls($target);
+                crate::vanishing_api_is_ridden_out(&w);
+                crate::assert_all_api_over_tls_h2(&w);
+            }
+        }
+    )+};
+}
+
+mod tls {
+    tls_matrix! {
+        cloudflare_pages => crate::PAGES;
+        cloudflare_workers => crate::WORKERS;
+        netlify => crate::NETLIFY;
+        vercel => crate::VERCEL;
+        amplify => crate::AMPLIFY;
+    }
 }
 
 // ---- upload tokens expiring mid-deploy (Cloudflare) ------------------------------------------

@@ -210,10 +210,13 @@ pub fn is_root() -> bool {
 pub struct EmulatorProcess {
     child: std::process::Child,
     pub port: u16,
+    /// With `--tls`: the CA certificate it names on its second line.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl EmulatorProcess {
-    /// Starts `sitedrop-emulator --port 0 ARGS…` and waits for its `listening on` line.
+    /// Starts `sitedrop-emulator --port 0 ARGS…` and waits for its `listening on` line (and,
+    /// with `--tls`, the `ca certificate PATH` line after it).
     pub fn start(args: &[&str]) -> EmulatorProcess {
         use std::io::BufRead;
         let mut child = Command::new(bin("sitedrop-emulator"))
@@ -223,27 +226,49 @@ impl EmulatorProcess {
             .stderr(std::process::Stdio::inherit())
             .spawn()
             .expect("start the emulator");
-        let stdout = child.stdout.take().expect("stdout");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
         let mut first = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("read the first line");
+        stdout.read_line(&mut first).expect("read the first line");
+        let tls = args.contains(&"--tls");
+        let prefix = if tls {
+            "listening on https://127.0.0.1:"
+        } else {
+            "listening on http://127.0.0.1:"
+        };
         let port = first
             .trim()
-            .strip_prefix("listening on http://127.0.0.1:")
+            .strip_prefix(prefix)
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line from the emulator: {first:?}"));
-        EmulatorProcess { child, port }
+        let ca_file = tls.then(|| {
+            let mut second = String::new();
+            stdout.read_line(&mut second).expect("read the second line");
+            second
+                .trim()
+                .strip_prefix("ca certificate ")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| panic!("unexpected second line from the emulator: {second:?}"))
+        });
+        EmulatorProcess {
+            child,
+            port,
+            ca_file,
+        }
     }
 
+    /// The control API and live sites: plain HTTP, also with `--tls`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The environment that points the CLI at this emulator with its default credentials.
+    /// The environment that points the CLI at this emulator with its default credentials
+    /// (over HTTPS, trusting its CA through `SSL_CERT_FILE`, when it runs with `--tls`).
     pub fn env(&self) -> Vec<(String, String)> {
-        let base = self.url();
-        [
+        let base = match self.ca_file {
+            Some(_) => format!("https://127.0.0.1:{}", self.port),
+            None => self.url(),
+        };
+        let mut env: Vec<(String, String)> = [
             ("SITEDROP_SITE_RESOLVE", format!("127.0.0.1:{}", self.port)),
             ("CLOUDFLARE_API_BASE_URL", format!("{base}/client/v4")),
             ("NETLIFY_API_URL", format!("{base}/api/v1")),
@@ -252,7 +277,11 @@ impl EmulatorProcess {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        .collect();
+        if let Some(ca) = &self.ca_file {
+            env.push(("SSL_CERT_FILE".into(), ca.display().to_string()));
+        }
+        env
     }
 
     /// Sends a control request (`/_emulator/...`) with an optional JSON body.

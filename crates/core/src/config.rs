@@ -28,6 +28,7 @@ pub const VARS: &[&str] = &[
     "SITEDROP_DATA_DIR",
     "SITEDROP_SITE_RESOLVE",
     "SITEDROP_LOCAL_PORT",
+    "SSL_CERT_FILE",
 ];
 
 /// A snapshot of the variables in [`VARS`].

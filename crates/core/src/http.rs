@@ -36,8 +36,13 @@ pub const USER_AGENT: &str = concat!("sitedrop/", env!("CARGO_PKG_VERSION"));
 
 impl Http {
     pub fn new(env: &Env) -> Result<Http> {
+        let extra_roots = extra_roots(env)?;
         let build = |redirects: reqwest::redirect::Policy| {
-            Client::builder()
+            extra_roots
+                .iter()
+                .fold(Client::builder(), |b, cert| {
+                    b.add_root_certificate(cert.clone())
+                })
                 .user_agent(USER_AGENT)
                 .connect_timeout(Duration::from_secs(20))
                 // A total limit per request. (reqwest's `read_timeout` is no help here: it is
@@ -136,6 +141,28 @@ impl Http {
             .map_err(|_| "cannot rewrite the port".to_string())?;
         Ok((target, host_header))
     }
+}
+
+/// The certificate authorities trusted beside the bundled Mozilla roots: those in the PEM file
+/// `SSL_CERT_FILE` names (the variable native-root TLS stacks share; a company proxy's CA, or
+/// the emulator's under `--tls`). It is the only way to add one, and there is no switch that
+/// turns verification off. Read from [`Env`], not the process, so each engine has its own.
+fn extra_roots(env: &Env) -> Result<Vec<reqwest::Certificate>> {
+    let Some(path) = env.get("SSL_CERT_FILE").filter(|p| !p.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let unusable = |why: String| {
+        Error::Invalid(format!(
+            "SSL_CERT_FILE names {path}, which {why}. Point it at a PEM file of certificates, or unset it."
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| unusable(format!("cannot be read ({e})")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|_| unusable("is not a PEM certificate file".into()))?;
+    if certs.is_empty() {
+        return Err(unusable("holds no certificate".into()));
+    }
+    Ok(certs)
 }
 
 /// A network failure in words. Deliberately not `e.to_string()`: that includes the URL, which

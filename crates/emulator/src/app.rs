@@ -34,6 +34,8 @@ pub struct App {
     pub vercel: vercel::State,
     /// Amplify state.
     pub amplify: amplify::State,
+    /// The state directory (blobs, unpacked sites, `ca.pem` with `--tls`).
+    pub root: std::path::PathBuf,
     _tempdir: Option<tempfile::TempDir>,
 }
 
@@ -65,6 +67,7 @@ impl App {
             vercel: vercel::State::new(&config),
             amplify: amplify::State::new(&config),
             config,
+            root,
             _tempdir: tempdir,
         })
     }
@@ -74,9 +77,10 @@ impl App {
         self.knobs.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://…` with [`Config::tls`].
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.config.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Forgets all state (projects, sites, deployments, jobs, blobs, log, faults).

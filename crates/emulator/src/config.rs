@@ -51,6 +51,9 @@ pub struct Config {
     pub taken_names: Vec<(String, String)>,
     /// Initial run-time knobs.
     pub knobs: Knobs,
+    /// Serve HTTPS (HTTP/2 by ALPN, else HTTP/1.1) with a certificate authority made at start
+    /// ([`crate::tls`]). Plain HTTP on the same port still reaches sites and `/_emulator/`.
+    pub tls: bool,
 }
 
 /// Default token for Cloudflare, Netlify and Vercel.
@@ -109,6 +112,7 @@ impl Default for Config {
             aws_account_id: "123456789012".into(),
             taken_names: Vec::new(),
             knobs: Knobs::default(),
+            tls: false,
         }
     }
 }

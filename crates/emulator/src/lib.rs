@@ -30,6 +30,7 @@ pub mod control;
 pub mod hosting;
 pub mod netlify;
 mod router;
+pub mod tls;
 pub mod util;
 pub mod vercel;
 
@@ -37,7 +38,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -75,25 +75,28 @@ impl Platform {
 pub struct Emulator {
     addr: SocketAddr,
     app: Arc<App>,
+    authority: Option<tls::Authority>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
-    /// Binds `127.0.0.1:config.port` (0 = a free port) and starts serving.
+    /// Binds `127.0.0.1:config.port` (0 = a free port) and starts serving; with
+    /// [`Config::tls`], over HTTPS with a certificate authority made now ([`tls`]).
     pub async fn start(config: Config) -> anyhow::Result<Emulator> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
         let app = Arc::new(App::new(config, addr.port())?);
-        let router = router::router(app.clone());
+        let authority = if app.config.tls {
+            Some(tls::Authority::create(&app.root)?)
+        } else {
+            None
+        };
+        let listener = tls::EmuListener::new(listener, authority.as_ref())?;
+        let router =
+            router::router(app.clone()).into_make_service_with_connect_info::<tls::ConnMeta>();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            // Answers go out as soon as they are written, as real front ends send them:
-            // without TCP_NODELAY a body written after its headers waits for the client's
-            // delayed ACK (40 ms on Linux) whenever the headers are still unacknowledged.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
             let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
                 let _ = stopped.await;
             });
@@ -104,14 +107,31 @@ impl Emulator {
         Ok(Emulator {
             addr,
             app,
+            authority,
             stop: Some(stop),
             task: Some(task),
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// The API base: `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with TLS.
     pub fn url(&self) -> String {
+        self.app.base_url()
+    }
+
+    /// `http://127.0.0.1:PORT` even with TLS: live sites by Host header and `/_emulator/`
+    /// answer plain HTTP on the same port.
+    pub fn plain_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The CA certificate file clients must trust, with TLS.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.authority.as_ref().map(|a| a.ca_file.as_path())
+    }
+
+    /// The CA certificate (PEM), with TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.authority.as_ref().map(|a| a.ca_pem.as_str())
     }
 
     /// The bound port.

@@ -1,5 +1,6 @@
-//! `sitedrop-emulator [--port N] [--state-dir DIR] …`: prints
-//! `listening on http://127.0.0.1:PORT` as its first line, then serves until killed.
+//! `sitedrop-emulator [--port N] [--state-dir DIR] [--tls] …`: prints
+//! `listening on http://127.0.0.1:PORT` as its first line (`https://` with `--tls`, then
+//! `ca certificate PATH` as the second), then serves until killed.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -65,12 +66,18 @@ struct Args {
     /// Initial knobs as a JSON object (same keys as POST /_emulator/config).
     #[arg(long)]
     knobs: Option<String>,
+    /// Serve HTTPS and HTTP/2 with a certificate authority made at start-up; the second
+    /// stdout line names its certificate file (trust it with SSL_CERT_FILE or
+    /// NODE_EXTRA_CA_CERTS). Sites and /_emulator/ still answer plain HTTP on the port.
+    #[arg(long)]
+    tls: bool,
 }
 
 fn config(args: Args) -> anyhow::Result<Config> {
     let mut c = Config {
         port: args.port,
         state_dir: args.state_dir,
+        tls: args.tls,
         ..Config::default()
     };
     if let Some(s) = args.seed {
@@ -139,6 +146,9 @@ async fn main() -> anyhow::Result<()> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", emu.url())?;
+        if let Some(ca) = emu.ca_file() {
+            writeln!(out, "ca certificate {}", ca.display())?;
+        }
         out.flush()?;
     }
     tokio::select! {

@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, Version};
 use axum::response::Response;
 use axum::Router;
 use futures_util::StreamExt;
@@ -12,6 +13,7 @@ use futures_util::StreamExt;
 use crate::control::faults;
 use crate::control::reqlog::LogEntry;
 use crate::hosting;
+use crate::tls::ConnMeta;
 use crate::util::req::Req;
 use crate::{amplify, cloudflare, control, netlify, vercel, App, Platform};
 
@@ -75,6 +77,13 @@ pub fn bare_host(host: &str) -> String {
 
 async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let conn = parts.extensions.get::<ConnectInfo<ConnMeta>>().map(|c| c.0);
+    let version = match parts.version {
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    };
+    let over_tls = conn.is_some_and(|c| c.tls);
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(str::to_string);
     let host_header = parts
@@ -113,6 +122,27 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
         }
     }));
     let method = parts.method;
+    // With TLS the APIs are HTTPS only, as the real ones are: a client that sends its token
+    // over plain HTTP is told so, as nginx-fronted APIs do, and nothing is handled.
+    if app.config.tls && !over_tls && site.is_none() {
+        let resp = plain_http_refused();
+        app.log.push(LogEntry {
+            seq: 0,
+            method: method.to_string(),
+            path,
+            query,
+            status: resp.status().as_u16(),
+            platform: platform.map(Platform::as_str),
+            site: false,
+            host: host_header,
+            body_size: 0,
+            fault: None,
+            version,
+            tls: false,
+            conn: conn.map_or(0, |c| c.id),
+        });
+        return resp;
+    }
     let decision = app.faults.decide(
         platform.map(Platform::as_str),
         method.as_str(),
@@ -168,7 +198,25 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
         host: host_header,
         body_size: counter.load(Ordering::Relaxed),
         fault: fault_id,
+        version,
+        tls: over_tls,
+        conn: conn.map_or(0, |c| c.id),
     });
+    resp
+}
+
+/// nginx's answer to plain HTTP on its HTTPS port (its status 497, sent as 400).
+fn plain_http_refused() -> Response {
+    let mut resp = Response::new(Body::from(
+        "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n\
+         <body>\r\n<center><h1>400 Bad Request</h1></center>\r\n\
+         <center>The plain HTTP request was sent to HTTPS port</center>\r\n</body>\r\n</html>\r\n",
+    ));
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    resp.headers_mut().insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("text/html"),
+    );
     resp
 }
 

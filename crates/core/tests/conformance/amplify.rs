@@ -19,6 +19,7 @@ const SPEC: PlatformSpec = PlatformSpec {
     max_file_size: None,
     incremental: false,
     rollback: false,
+    tls: false,
 };
 
 crate::conformance!(SPEC, network);
@@ -387,4 +388,16 @@ async fn a_lost_create_answer_does_not_make_a_second_app() {
         .filter(|r| r["method"] == "POST" && r["path"] == "/apps")
         .count();
     assert_eq!(creates, 1, "the lost CreateApp is not repeated");
+}
+
+/// The shared suite again with the emulator on HTTPS and HTTP/2 (`--tls`), the engine trusting
+/// its CA through `SSL_CERT_FILE`; every API request is checked to have used both.
+mod tls {
+    const SPEC: crate::fixture::PlatformSpec = crate::fixture::PlatformSpec {
+        tls: true,
+        ..super::SPEC
+    };
+    crate::conformance!(SPEC);
+    crate::conformance!(@tests SPEC; dropped_connections_are_survived,
+        large_parallel_uploads_share_few_connections);
 }

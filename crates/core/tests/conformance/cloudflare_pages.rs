@@ -12,6 +12,7 @@ pub const SPEC: PlatformSpec = PlatformSpec {
     max_file_size: Some(25 * 1024 * 1024),
     incremental: true,
     rollback: true,
+    tls: false,
 };
 
 crate::conformance!(SPEC, network);
@@ -504,4 +505,16 @@ async fn gateway_timeouts_are_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_derived_name_never_takes_over_an_existing_site() {
     crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
+}
+
+/// The shared suite again with the emulator on HTTPS and HTTP/2 (`--tls`), the engine trusting
+/// its CA through `SSL_CERT_FILE`; every API request is checked to have used both.
+mod tls {
+    const SPEC: crate::fixture::PlatformSpec = crate::fixture::PlatformSpec {
+        tls: true,
+        ..super::SPEC
+    };
+    crate::conformance!(SPEC);
+    crate::conformance!(@tests SPEC; dropped_connections_are_survived,
+        large_parallel_uploads_share_few_connections);
 }

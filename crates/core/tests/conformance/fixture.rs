@@ -34,6 +34,10 @@ pub struct PlatformSpec {
     /// Whether an earlier deploy can be made production again. `false`: rollback is refused
     /// with a sentence (`unsupported`) and production stays as it was.
     pub rollback: bool,
+    /// Whether the emulator speaks HTTPS (HTTP/2 by ALPN) and the engine trusts its CA through
+    /// `SSL_CERT_FILE`. Every API request of a TLS fixture's deploys is checked to have gone
+    /// over TLS and HTTP/2 ([`Fixture::deploy_request`]).
+    pub tls: bool,
 }
 
 /// One test's world.
@@ -58,7 +62,8 @@ impl Fixture {
         Fixture::with_config(spec, Config::default()).await
     }
 
-    pub async fn with_config(spec: PlatformSpec, config: Config) -> Fixture {
+    pub async fn with_config(spec: PlatformSpec, mut config: Config) -> Fixture {
+        config.tls = spec.tls;
         let local_port = free_port();
         let mut pairs: Vec<(String, String)> =
             vec![("SITEDROP_LOCAL_PORT".into(), local_port.to_string())];
@@ -87,6 +92,9 @@ impl Fixture {
                 ]
                 .map(|(k, v)| (k.to_string(), v)),
             );
+            if let Some(ca) = emu.ca_file() {
+                pairs.push(("SSL_CERT_FILE".into(), ca.display().to_string()));
+            }
             if spec.token_var.is_empty() {
                 let unset = spec.platform.descriptor().secret_vars;
                 pairs.retain(|(k, _)| k != unset);
@@ -144,9 +152,39 @@ impl Fixture {
         &mut self,
         request: DeployRequest,
     ) -> sitedrop_core::Result<DeployOutcome> {
-        self.engine()
+        let outcome = self
+            .engine()
             .deploy(request, quiet(), CancellationToken::new())
+            .await;
+        if self.spec.tls {
+            self.assert_api_over_tls_and_h2().await;
+        }
+        outcome
+    }
+
+    /// Every API request logged since the last clear came over TLS as HTTP/2 (sites, fetched
+    /// by the test over plain HTTP with their Host header, are not API requests).
+    pub async fn assert_api_over_tls_and_h2(&self) {
+        let api: Vec<Value> = self
+            .requests()
             .await
+            .into_iter()
+            .filter(|r| r["site"] == json!(false))
+            .collect();
+        let wrong: Vec<String> = api
+            .iter()
+            .filter(|r| r["tls"] != json!(true) || r["version"] != json!("HTTP/2.0"))
+            .map(|r| {
+                format!(
+                    "{} {} {} tls={}",
+                    r["method"], r["path"], r["version"], r["tls"]
+                )
+            })
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "API requests not over TLS + HTTP/2: {wrong:#?}"
+        );
     }
 
     /// GETs `path` from a published address: through the emulator (Host header kept), or
@@ -183,7 +221,7 @@ impl Fixture {
     fn control(&self, path: &str) -> Option<String> {
         self.emulator
             .as_ref()
-            .map(|e| format!("{}/_emulator/{path}", e.url()))
+            .map(|e| format!("{}/_emulator/{path}", e.plain_url()))
     }
 
     /// Adds an emulator fault (no-op for the local target).

@@ -12,6 +12,7 @@ const SPEC: PlatformSpec = PlatformSpec {
     max_file_size: None,
     incremental: true,
     rollback: true,
+    tls: false,
 };
 
 crate::conformance!(SPEC);

@@ -3,6 +3,7 @@
 
 mod fixture;
 mod suite;
+mod tls;
 
 mod amplify;
 mod cloudflare_pages;

@@ -18,6 +18,7 @@ pub const SPEC: PlatformSpec = PlatformSpec {
     max_file_size: None,
     incremental: true,
     rollback: true,
+    tls: false,
 };
 
 crate::conformance!(SPEC, network);
@@ -379,4 +380,16 @@ async fn a_cancel_while_publishing_says_the_site_may_still_go_live() {
         rows[0].status,
         sitedrop_core::history::DeployStatus::Cancelled
     );
+}
+
+/// The shared suite again with the emulator on HTTPS and HTTP/2 (`--tls`), the engine trusting
+/// its CA through `SSL_CERT_FILE`; every API request is checked to have used both.
+mod tls {
+    const SPEC: crate::fixture::PlatformSpec = crate::fixture::PlatformSpec {
+        tls: true,
+        ..super::SPEC
+    };
+    crate::conformance!(SPEC);
+    crate::conformance!(@tests SPEC; dropped_connections_are_survived,
+        large_parallel_uploads_share_few_connections);
 }

@@ -22,6 +22,7 @@ pub const SPEC: PlatformSpec = PlatformSpec {
     max_file_size: None,
     incremental: true,
     rollback: true,
+    tls: false,
 };
 
 crate::conformance!(@tests SPEC; fresh_deploy_serves_exact_bytes, unchanged_redeploy_uploads_nothing,

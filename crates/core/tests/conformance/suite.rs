@@ -400,6 +400,73 @@ pub async fn an_outage_longer_than_the_retry_budget_fails_and_leaves_production_
     assert_eq!(again.status, DeployStatus::Live);
 }
 
+/// Over TLS: a site of many large files (well past HTTP/2's 64 KiB initial window, one past a
+/// megabyte-sized connection window) uploads in parallel as streams of one or two
+/// connections, and every byte arrives. Deterministic contents, distinct per file, so that
+/// digest-keyed platforms must upload each.
+pub async fn large_parallel_uploads_share_few_connections(spec: PlatformSpec) {
+    assert!(spec.tls, "a TLS behaviour");
+    let mut fx = Fixture::new(spec).await;
+    let mut files: Vec<(String, Vec<u8>)> = (0..48)
+        .map(|i| {
+            (
+                format!("media/part-{i:02}.bin"),
+                pseudo_random(i, 200 * 1024),
+            )
+        })
+        .collect();
+    files.push(("media/big.bin".into(), pseudo_random(99, 6 * 1024 * 1024)));
+    files.push((
+        "index.html".into(),
+        b"<!doctype html><h1>Big</h1>\n".to_vec(),
+    ));
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let (_keep, dir) = site("conformance-tls-big", &refs);
+    let out = fx
+        .deploy(&dir)
+        .await
+        .unwrap_or_else(|e| panic!("deploy failed: {e}"));
+    assert_eq!(out.uploaded, files.len() as u64);
+    for (path, body) in &files {
+        let (status, _, got) = fx.fetch(&out.url, &format!("/{path}")).await;
+        assert!(
+            status == 200 && &got == body,
+            "/{path}: HTTP {status}, {} bytes",
+            got.len()
+        );
+    }
+    let api: Vec<serde_json::Value> = fx
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| r["site"] == json!(false))
+        .collect();
+    let mut conns: Vec<u64> = api.iter().filter_map(|r| r["conn"].as_u64()).collect();
+    conns.sort_unstable();
+    conns.dedup();
+    assert!(
+        !conns.is_empty() && conns.len() <= 2,
+        "{} API requests came on connections {conns:?}; HTTP/2 multiplexes them",
+        api.len()
+    );
+}
+
+/// `len` bytes from a small xorshift generator seeded with `seed`.
+fn pseudo_random(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 /// Instantiates the suite's behaviours for one platform. `network` adds the fault tests
 /// (which need the emulator in between).
 #[macro_export]

@@ -16,6 +16,7 @@ pub const SPEC: PlatformSpec = PlatformSpec {
     max_file_size: None,
     incremental: true,
     rollback: true,
+    tls: false,
 };
 
 crate::conformance!(SPEC, network);
@@ -270,4 +271,16 @@ async fn building_is_reported_until_the_deployment_is_ready() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_derived_name_never_takes_over_an_existing_site() {
     crate::suite::a_derived_name_never_takes_over_an_existing_site(SPEC).await
+}
+
+/// The shared suite again with the emulator on HTTPS and HTTP/2 (`--tls`), the engine trusting
+/// its CA through `SSL_CERT_FILE`; every API request is checked to have used both.
+mod tls {
+    const SPEC: crate::fixture::PlatformSpec = crate::fixture::PlatformSpec {
+        tls: true,
+        ..super::SPEC
+    };
+    crate::conformance!(SPEC);
+    crate::conformance!(@tests SPEC; dropped_connections_are_survived,
+        large_parallel_uploads_share_few_connections);
 }

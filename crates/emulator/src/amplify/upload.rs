@@ -78,7 +78,7 @@ fn sign(app: &App, date: &str, creq: &str) -> String {
     sigv4::signature(&key, &sts)
 }
 
-/// A presigned `PUT` URL on the emulator's own port.
+/// A presigned `PUT` URL on the emulator's own port (HTTPS with TLS, as S3's are).
 pub fn presign(app: &App, app_id: &str, branch: &str, job: &str, object: &str) -> String {
     let path = format!(
         "{UPLOAD_PREFIX}{app_id}/{}/{job}/{object}",
@@ -96,7 +96,8 @@ pub fn presign(app: &App, app_id: &str, branch: &str, job: &str, object: &str) -
     );
     let host = format!("127.0.0.1:{}", app.port);
     let sig = sign(app, &date, &canonical(app, &path, &query, &host));
-    format!("http://{host}{path}?{query}&X-Amz-Signature={sig}")
+    let scheme = if app.config.tls { "https" } else { "http" };
+    format!("{scheme}://{host}{path}?{query}&X-Amz-Signature={sig}")
 }
 
 fn check_signature(app: &App, req: &Req) -> Result<(), Response> {

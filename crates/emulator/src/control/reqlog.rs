@@ -28,6 +28,12 @@ pub struct LogEntry {
     pub body_size: u64,
     /// Id of the fault that answered it, if any.
     pub fault: Option<u64>,
+    /// `HTTP/1.1` or `HTTP/2.0`.
+    pub version: &'static str,
+    /// Whether it came over TLS.
+    pub tls: bool,
+    /// The connection it came on (numbered from 1 in the order accepted; 0 if unknown).
+    pub conn: u64,
 }
 
 const CAP: usize = 200_000;

@@ -12,4 +12,5 @@ mod control;
 mod netlify;
 mod netlify_drop;
 mod sigv4_vectors;
+mod tls;
 mod vercel;
