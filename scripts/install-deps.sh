@@ -5,8 +5,10 @@ set -euo pipefail
 build_pkgs=(build-essential pkg-config curl wget file libssl-dev libxdo-dev librsvg2-dev
             libwebkit2gtk-4.1-dev libayatana-appindicator3-dev)
 # Tests add: the WebDriver for WebKitGTK, a virtual display, a private D-Bus and a real
-# Secret Service (gnome-keyring), and setpriv (util-linux) to run as an unprivileged user.
-test_pkgs=(webkit2gtk-driver xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools util-linux procps)
+# Secret Service (gnome-keyring), setpriv (util-linux) to run as an unprivileged user, and
+# Python with venv for boto3 in `make test-peers`.
+test_pkgs=(webkit2gtk-driver xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools util-linux procps
+           python3 python3-venv)
 
 case "${1:-run}" in
   run) wanted=("${build_pkgs[@]}") ;;
